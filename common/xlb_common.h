@@ -71,6 +71,7 @@ struct xlb_vip_val {
 #define XLB_BE_F_ALIVE (1u << 1)     /* recorded flows may stay here */
 #define XLB_BE_F_HEALTH_UP (1u << 2) /* health: up (persisted for restarts) */
 #define XLB_BE_F_HEALTH_DOWN (1u << 3) /* health: down; neither: unchecked */
+#define XLB_BE_F_USED (1u << 4)	       /* slot belongs to a (VIP, backend) */
 
 struct xlb_backend {
 	__be32 addr[4]; /* IPv4 in addr[0] */
@@ -82,7 +83,7 @@ struct xlb_backend {
 	__u8 nh_dmac[6];
 	__u16 nh_mtu; /* egress MTU */
 	__u8 nh_smac[6];
-	__u16 pad0;
+	__u16 vip_id; /* owner VIP (for adoption after a restart) */
 	__u64 nh_notify_ns; /* last neighbour-miss report (throttle) */
 	__u64 pad1;
 };
@@ -121,7 +122,7 @@ struct xlb_rt_cfg {
 	__be32 src6[4];
 	__be32 src6_hostmask[4];
 	__u32 icmp_rate; /* ICMP replies per second per CPU; 0 = unlimited */
-	__u32 pad;
+	__u32 ifindex;	 /* interface the program is attached to */
 	__u64 max_vips;	    /* sizes the pinned state was created with */
 	__u64 max_backends;
 	__u64 conntrack_size;
@@ -143,8 +144,6 @@ struct xlb_vip_stats {
 /* Global counters: one PERCPU_ARRAY entry of __u64[XLB_G__MAX]. */
 #define XLB_GLOBAL_COUNTERS(X)                                              \
 	X(PASS, "passed")                 /* non-VIP traffic, XDP_PASS */  \
-	X(TX, "tx")                       /* encapsulated, XDP_TX */       \
-	X(REDIRECT, "redirect")           /* encapsulated, XDP_REDIRECT */ \
 	X(ICMP_ECHO, "icmp_echo_replies") /* echo requests answered */     \
 	X(TOO_BIG, "too_big_sent")        /* frag-needed / PTB sent */     \
 	X(ICMP_ERR_FWD, "icmp_errors_forwarded")                           \

@@ -142,6 +142,8 @@ struct xlb_backend_conf *cfg_find_backend(const struct xlb_vip_conf *v,
 /* Do two VIPs / backends configure the same thing (all fields equal)? */
 bool cfg_vip_equal(const struct xlb_vip_conf *a, const struct xlb_vip_conf *b);
 bool cfg_hc_equal(const struct xlb_hc_conf *a, const struct xlb_hc_conf *b);
+bool cfg_backend_equal(const struct xlb_backend_conf *a,
+		       const struct xlb_backend_conf *b);
 
 const char *cfg_state_name(enum xlb_be_state s);
 const char *cfg_hc_type_name(enum xlb_hc_type t);

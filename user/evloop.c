@@ -41,6 +41,7 @@ struct ev_loop {
 	int epfd;
 	int tfd;
 	int stop;
+	int in_timers;	    /* running expired timers: re-arm the fd once after */
 	uint64_t tfd_armed; /* deadline the timerfd is set for, 0 = none */
 	struct ev_handler *fds[EV_FD_BUCKETS];
 	struct ev_timer **heap;
@@ -227,7 +228,7 @@ static void ev_rearm_tfd(struct ev_loop *ev)
 	struct itimerspec its = { 0 };
 	uint64_t d = ev->heap_len ? ev->heap[0]->deadline : 0;
 
-	if (d == ev->tfd_armed)
+	if (ev->in_timers || d == ev->tfd_armed)
 		return;
 	ev->tfd_armed = d;
 	if (d) {
@@ -323,12 +324,17 @@ static void ev_run_timers(struct ev_loop *ev)
 		/* EAGAIN: nothing expired yet, fine */
 	}
 	ev->tfd_armed = 0;
+	/* Callbacks re-arm timers; without in_timers every one of them whose
+	 * arm changed the heap top would cost a timerfd_settime() (one per
+	 * expired timer: 10,000 a second with 10,000 health checks). */
+	ev->in_timers = 1;
 	while (ev->heap_len && ev->heap[0]->deadline <= now) {
 		struct ev_timer *t = ev->heap[0];
 
 		heap_remove(ev, t);
 		t->cb(t->arg);
 	}
+	ev->in_timers = 0;
 	ev_rearm_tfd(ev);
 }
 
