@@ -56,12 +56,15 @@ struct xlb_vip_val {
 	__u32 flags;  /* XLB_VIP_F_* */
 };
 
-/* ---- Maglev tables: maglev_outer[vip_id] -> inner ARRAY of __u32 ----
- * Inner element 0 holds the table size M; elements 1..M hold backend slots
- * (indexes into the backends map) or XLB_NO_BACKEND.  Keeping M inside the
- * inner map makes size and contents one atomic unit: the outer-map update
- * that makes a table live switches both. */
+/* ---- Maglev tables: maglev_outer[vip_id] -> inner ARRAY of __u64 ----
+ * The inner map holds a __u32 array A, two entries per 8-byte element:
+ * A[0] is the table size M; A[1..M] are backend slots (indexes into the
+ * backends map) or XLB_NO_BACKEND.  Keeping M inside the inner map makes
+ * size and contents one atomic unit: the outer-map update that makes a
+ * table live switches both.  Element of A[i]: i / 2, half: i % 2. */
 #define XLB_MAGLEV_HDR 1
+/* Inner map elements for a table of m slots. */
+#define XLB_MAGLEV_ELEMS(m) (((m) + XLB_MAGLEV_HDR + 1) / 2)
 
 /* ---- Backends: ARRAY indexed by backend slot ----
  * A slot belongs to one (VIP, backend) pair.  xlbd writes addr/gen/flags;

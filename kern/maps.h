@@ -29,13 +29,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vip6_map SEC(".maps");
 
-/* Template of a VIP's Maglev table: element 0 is the size M, 1..M the
- * backend slots.  BPF_F_INNER_MAP lets tables of any size share it. */
+/* Template of a VIP's Maglev table: a __u32 array A packed two to an
+ * element (array maps space elements 8 bytes apart, so __u32 elements
+ * would waste half the memory): A[0] is the size M, A[1..M] the backend
+ * slots.  BPF_F_INNER_MAP lets tables of any size share it. */
 struct maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 65538);
+	__uint(max_entries, 32769);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 };
 

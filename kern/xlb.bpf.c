@@ -174,12 +174,13 @@ static __always_inline __u32 maglev_pick(__u32 vip_id, __u32 hash)
 
 	if (!tbl)
 		return XLB_NO_BACKEND;
-	m = bpf_map_lookup_elem(tbl, &k);
+	m = bpf_map_lookup_elem(tbl, &k); /* A[0]: the size */
 	if (!m)
 		return XLB_NO_BACKEND;
 	idx = xlb_slot_index(hash, *m) + XLB_MAGLEV_HDR;
-	s = bpf_map_lookup_elem(tbl, &idx);
-	return s ? *s : XLB_NO_BACKEND;
+	k = idx >> 1;
+	s = bpf_map_lookup_elem(tbl, &k);
+	return s ? s[idx & 1] : XLB_NO_BACKEND;
 }
 
 static __always_inline void vip_count_new(__u32 vip_id, int syn)

@@ -522,12 +522,12 @@ static int table_create(const struct maps_table *t)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o,
 		    .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t len = ((size_t)t->size + XLB_MAGLEV_HDR) * sizeof(uint32_t);
+	size_t len = (size_t)XLB_MAGLEV_ELEMS(t->size) * 8;
 	uint32_t *mem;
 	int fd;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", 4, 4,
-			    t->size + XLB_MAGLEV_HDR, &o);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev", 4, 8,
+			    XLB_MAGLEV_ELEMS(t->size), &o);
 	if (fd < 0)
 		return -errno;
 	mem = mmap_array(fd, len);
@@ -597,7 +597,8 @@ int maps_table_del(struct maps *m, uint32_t vip_id)
 int maps_table_lookup(struct maps *m, uint32_t vip_id, uint32_t idx,
 		      uint32_t *slot, uint32_t *size)
 {
-	__u32 id, k0 = 0, key = idx + XLB_MAGLEV_HDR, msize = 0;
+	__u32 id, k0 = 0, a = idx + XLB_MAGLEV_HDR, key = a / 2;
+	uint32_t pair[2] = { 0, 0 }, msize;
 	int fd, ret = 0;
 
 	*slot = XLB_NO_BACKEND;
@@ -608,14 +609,19 @@ int maps_table_lookup(struct maps *m, uint32_t vip_id, uint32_t idx,
 	fd = bpf_map_get_fd_by_id(id);
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_lookup_elem(fd, &k0, &msize)) {
+	if (bpf_map_lookup_elem(fd, &k0, pair)) {
 		ret = -errno;
 		goto out;
 	}
+	msize = pair[0];
 	if (size)
 		*size = msize;
-	if (idx < msize && bpf_map_lookup_elem(fd, &key, slot))
-		ret = -errno;
+	if (idx < msize) {
+		if (bpf_map_lookup_elem(fd, &key, pair))
+			ret = -errno;
+		else
+			*slot = pair[a % 2];
+	}
 out:
 	close(fd);
 	return ret;

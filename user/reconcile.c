@@ -441,7 +441,9 @@ static int apply_rt(const struct xlb_config *c)
 
 /* ---- neighbours ---- */
 
-static void keep_neighbour(const struct xlb_addr *be, bool warn_mtu)
+/* Keep the next hop of backend be resolved; returns the route MTU toward
+ * it when that leaves no room for the tunnel header, else 0. */
+static uint32_t keep_neighbour(const struct xlb_addr *be)
 {
 	struct xlb_addr nh;
 	uint32_t mtu = 0;
@@ -450,7 +452,7 @@ static void keep_neighbour(const struct xlb_addr *be, bool warn_mtu)
 	ret = nl_route_get(be, &nh, &oif, &mtu);
 	if (ret) {
 		log_warn("backend %s: no route (%s)", aname(be), strerror(-ret));
-		return;
+		return 0;
 	}
 	if (!mtu) {
 		struct nl_link_info li;
@@ -458,33 +460,45 @@ static void keep_neighbour(const struct xlb_addr *be, bool warn_mtu)
 		if (!nl_link_by_index(oif, &li))
 			mtu = li.mtu;
 	}
-	if (warn_mtu && mtu && core.p.if_mtu &&
-	    mtu < core.p.if_mtu + (be->family == AF_INET6 ? 40 : 20))
-		log_warn("backend %s: the route MTU %u leaves no room for the "
-			 "%d-byte tunnel header of a full %u-byte packet from "
-			 "%s: such packets get too-big replies", aname(be),
-			 mtu, be->family == AF_INET6 ? 40 : 20, core.p.if_mtu,
-			 core.ifname);
 	ret = nl_neigh_keep(oif, &nh);
 	if (ret && ret != -EEXIST)
 		log_debug("backend %s: keeping neighbour %s: %s", aname(be),
 			  aname(&nh), strerror(-ret));
+	if (mtu && core.p.if_mtu &&
+	    mtu < core.p.if_mtu + (be->family == AF_INET6 ? 40 : 20))
+		return mtu;
+	return 0;
 }
 
 static void keep_all_neighbours(bool only_new)
 {
 	struct xlb_config *c = core.cfg;
+	const struct xlb_addr *first = NULL;
+	uint32_t first_mtu = 0;
+	size_t small = 0;
 
 	for (size_t i = 0; i < c->n_vips; i++)
 		for (size_t k = 0; k < c->vips[i].n_backends; k++) {
 			struct rbe *r = &core.vips[i].bes[k];
+			uint32_t mtu;
 
 			if (only_new && r->neigh_done)
 				continue;
-			keep_neighbour(&c->vips[i].backends[k].addr,
-				       !r->neigh_done);
+			mtu = keep_neighbour(&c->vips[i].backends[k].addr);
+			if (mtu && !r->neigh_done && !small++) {
+				first = &c->vips[i].backends[k].addr;
+				first_mtu = mtu;
+			}
 			r->neigh_done = true;
 		}
+	/* One line for all of them: operators read this at start. */
+	if (small)
+		log_warn("%zu backend%s (e.g. %s) reached through a route MTU "
+			 "of %u: no room for the tunnel header of a full "
+			 "%u-byte packet from %s, so full-size packets get "
+			 "too-big replies; raise the MTU toward the backends "
+			 "or clamp the MSS", small, small == 1 ? "" : "s",
+			 aname(first), first_mtu, core.p.if_mtu, core.ifname);
 }
 
 void core_net_changed(void)
