@@ -113,8 +113,15 @@ struct xlb_ct6_key {
 struct xlb_ct_val {
 	__u32 backend; /* backend slot */
 	__u32 gen;     /* the slot's generation when recorded */
-	__u64 atime;   /* UDP: last packet (coarse ns); TCP: 0 */
+	__u32 atime;   /* UDP: last packet, coarse ns >> 20 (~1 ms); TCP: 0 */
+	__u32 hash;    /* the flow hash: a hit needs no rehash (flow label) */
 };
+
+/* atime units: 2^20 ns; u32 arithmetic wraps after ~52 days, far beyond
+ * the idle timeout. */
+#define XLB_ATIME_SHIFT 20
+#define XLB_UDP_IDLE_UNITS ((__u32)(XLB_UDP_IDLE_NS >> XLB_ATIME_SHIFT))
+#define XLB_ATIME_REFRESH_UNITS ((__u32)(1000000000ull >> XLB_ATIME_SHIFT))
 
 /* ---- Runtime configuration: ARRAY of one, mmapable ---- */
 struct xlb_rt_cfg {

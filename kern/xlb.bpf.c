@@ -79,6 +79,9 @@ struct pkt {
 	__u8 proto;   /* TCP / UDP (of the flow; ICMP errors: the quoted) */
 	__u8 bare_syn;
 	__u8 icmp_err; /* an ICMP error forwarded to its flow's backend */
+	__u8 hashed;   /* hash is valid */
+	__u8 src_hash; /* the VIP hashes the client address only */
+	__u32 hash;    /* flow hash, computed when first needed */
 	__be16 sport; /* client's port */
 	__be16 dport; /* VIP's port */
 	__be32 saddr[4]; /* client */
@@ -166,6 +169,26 @@ static __always_inline int icmp_allowed(void)
 	return 1;
 }
 
+/* The flow hash is needed only for a Maglev choice, an IPv6 outer flow
+ * label or a prefix encap source: a connection-table hit to an IPv4
+ * backend never computes it. */
+static __always_inline __u32 pkt_hash(struct pkt *p)
+{
+	if (p->hashed)
+		return p->hash;
+	if (p->src_hash)
+		p->hash = p->v6 ? xlb_src_hash6(p->saddr)
+				: xlb_src_hash4(p->saddr[0]);
+	else if (p->v6)
+		p->hash = xlb_flow_hash6(p->saddr, p->daddr, p->sport,
+					 p->dport, p->proto);
+	else
+		p->hash = xlb_flow_hash4(p->saddr[0], p->daddr[0], p->sport,
+					 p->dport, p->proto);
+	p->hashed = 1;
+	return p->hash;
+}
+
 /* ---- Maglev ---- */
 static __always_inline __u32 maglev_pick(__u32 vip_id, __u32 hash)
 {
@@ -197,8 +220,13 @@ static __always_inline void vip_count_new(__u32 vip_id, int syn)
 
 /* A recorded flow may stay on its backend while the slot still belongs
  * to the same backend (generation) and it is alive. */
+static __always_inline __u32 atime_now(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> XLB_ATIME_SHIFT);
+}
+
 static __always_inline struct xlb_backend *ct_backend(struct xlb_ct_val *v,
-						      int udp, __u64 *now)
+						      struct pkt *p, __u32 *now)
 {
 	struct xlb_backend *be;
 	__u32 slot = v->backend;
@@ -206,21 +234,23 @@ static __always_inline struct xlb_backend *ct_backend(struct xlb_ct_val *v,
 	be = bpf_map_lookup_elem(&backends, &slot);
 	if (!be || be->gen != v->gen || !(be->flags & XLB_BE_F_ALIVE))
 		return NULL;
-	if (udp) {
-		*now = bpf_ktime_get_coarse_ns();
-		if (*now - v->atime > XLB_UDP_IDLE_NS)
+	if (p->proto == IPPROTO_UDP) {
+		*now = atime_now();
+		if (*now - v->atime > XLB_UDP_IDLE_UNITS)
 			return NULL;
 		/* refresh at most every second: keeps the line clean */
-		if (*now - v->atime > 1000000000ull)
+		if (*now - v->atime > XLB_ATIME_REFRESH_UNITS)
 			v->atime = *now;
 	}
+	p->hash = v->hash;
+	p->hashed = 1;
 	return be;
 }
 
 static __always_inline struct xlb_backend *
-table_backend(__u32 vip_id, __u32 hash, __u32 *slot)
+table_backend(__u32 vip_id, struct pkt *p, __u32 *slot)
 {
-	*slot = maglev_pick(vip_id, hash);
+	*slot = maglev_pick(vip_id, pkt_hash(p));
 	if (*slot == XLB_NO_BACKEND)
 		return NULL;
 	return bpf_map_lookup_elem(&backends, slot);
@@ -233,7 +263,7 @@ table_backend(__u32 vip_id, __u32 hash, __u32 *slot)
  * takes the table's choice and records it.
  */
 static __always_inline struct xlb_backend *
-select4(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
+select4(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 {
 	struct xlb_ct4_key k = {
 		.saddr = p->saddr[0],
@@ -244,8 +274,7 @@ select4(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
 	};
 	struct xlb_ct_val *v, nv = {};
 	struct xlb_backend *be;
-	int udp = p->proto == IPPROTO_UDP;
-	__u64 now = 0;
+	__u32 now = 0;
 
 	v = bpf_map_lookup_elem(&ct4, &k);
 	if (p->bare_syn) {
@@ -253,29 +282,30 @@ select4(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
 			bpf_map_delete_elem(&ct4, &k);
 		if (!p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
-		return table_backend(vip->vip_id, hash, slotp);
+		return table_backend(vip->vip_id, p, slotp);
 	}
 	if (v) {
-		be = ct_backend(v, udp, &now);
+		be = ct_backend(v, p, &now);
 		if (be) {
 			*slotp = v->backend;
 			return be;
 		}
 	}
-	be = table_backend(vip->vip_id, hash, slotp);
+	be = table_backend(vip->vip_id, p, slotp);
 	if (!be || p->icmp_err)
 		return be;
 	nv.backend = *slotp;
 	nv.gen = be->gen;
-	if (udp)
-		nv.atime = now ? now : bpf_ktime_get_coarse_ns();
+	nv.hash = p->hash; /* computed for the table choice */
+	if (p->proto == IPPROTO_UDP)
+		nv.atime = now ? now : atime_now();
 	bpf_map_update_elem(&ct4, &k, &nv, BPF_ANY);
 	vip_count_new(vip->vip_id, 0);
 	return be;
 }
 
 static __always_inline struct xlb_backend *
-select6(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
+select6(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 {
 	struct xlb_ct6_key k = {
 		.sport = p->sport,
@@ -284,8 +314,7 @@ select6(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
 	};
 	struct xlb_ct_val *v, nv = {};
 	struct xlb_backend *be;
-	int udp = p->proto == IPPROTO_UDP;
-	__u64 now = 0;
+	__u32 now = 0;
 
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
@@ -295,22 +324,23 @@ select6(struct pkt *p, struct xlb_vip_val *vip, __u32 hash, __u32 *slotp)
 			bpf_map_delete_elem(&ct6, &k);
 		if (!p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
-		return table_backend(vip->vip_id, hash, slotp);
+		return table_backend(vip->vip_id, p, slotp);
 	}
 	if (v) {
-		be = ct_backend(v, udp, &now);
+		be = ct_backend(v, p, &now);
 		if (be) {
 			*slotp = v->backend;
 			return be;
 		}
 	}
-	be = table_backend(vip->vip_id, hash, slotp);
+	be = table_backend(vip->vip_id, p, slotp);
 	if (!be || p->icmp_err)
 		return be;
 	nv.backend = *slotp;
 	nv.gen = be->gen;
-	if (udp)
-		nv.atime = now ? now : bpf_ktime_get_coarse_ns();
+	nv.hash = p->hash; /* computed for the table choice */
+	if (p->proto == IPPROTO_UDP)
+		nv.atime = now ? now : atime_now();
 	bpf_map_update_elem(&ct6, &k, &nv, BPF_ANY);
 	vip_count_new(vip->vip_id, 0);
 	return be;
@@ -585,7 +615,7 @@ static __always_inline __be32 src4_of(struct xlb_rt_cfg *cfg, __u32 hash)
  */
 static __always_inline int encap(struct xdp_md *ctx, struct pkt *p,
 				 struct xlb_backend *be,
-				 struct xlb_rt_cfg *cfg, __u32 hash)
+				 struct xlb_rt_cfg *cfg)
 {
 	int be6 = be->flags & XLB_BE_F_V6;
 	int olen = be6 ? (int)sizeof(struct ipv6hdr) : (int)sizeof(struct iphdr);
@@ -629,11 +659,14 @@ static __always_inline int encap(struct xdp_md *ctx, struct pkt *p,
 		o->ttl = 64;
 		o->protocol = IPPROTO_IPIP;
 		o->check = 0;
-		o->saddr = cfg->src4_hostmask ? src4_of(cfg, hash) : cfg->src4;
+		o->saddr = cfg->src4_hostmask ? src4_of(cfg, pkt_hash(p))
+					      : cfg->src4;
 		o->daddr = be->addr[0];
 		o->check = ipv4_csum(o);
 	} else {
 		struct ipv6hdr *o = outer;
+
+		__u32 hash = pkt_hash(p);
 
 		*(__be32 *)o = bpf_htonl(0x60000000 | ((__u32)p->tos << 20) |
 					 xlb_flow_label(hash));
@@ -665,22 +698,14 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p,
 	struct xlb_backend *be;
 	struct xlb_rt_cfg *cfg;
 	struct xlb_be_stats *bs;
-	__u32 k = 0, slot, hash, olen;
+	__u32 k = 0, slot, olen;
 	int act;
 
 	cfg = bpf_map_lookup_elem(&rt_cfg, &k);
 	if (!cfg)
 		return drop(XLB_G_DROP_INTERNAL);
-	if (vip->flags & XLB_VIP_F_HASH_SRC_IP)
-		hash = p->v6 ? xlb_src_hash6(p->saddr) : xlb_src_hash4(p->saddr[0]);
-	else if (p->v6)
-		hash = xlb_flow_hash6(p->saddr, p->daddr, p->sport, p->dport,
-				      p->proto);
-	else
-		hash = xlb_flow_hash4(p->saddr[0], p->daddr[0], p->sport,
-				      p->dport, p->proto);
-
-	be = p->v6 ? select6(p, vip, hash, &slot) : select4(p, vip, hash, &slot);
+	p->src_hash = !!(vip->flags & XLB_VIP_F_HASH_SRC_IP);
+	be = p->v6 ? select6(p, vip, &slot) : select4(p, vip, &slot);
 	if (!be) {
 		vip_count_drop(vip->vip_id);
 		return drop(XLB_G_DROP_NO_BACKEND);
@@ -705,7 +730,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct pkt *p,
 			return drop(XLB_G_DROP_TOO_BIG);
 		return icmp4_too_big(ctx, p->l2len, mtu);
 	}
-	act = encap(ctx, p, be, cfg, hash);
+	act = encap(ctx, p, be, cfg);
 	if (act != XLB_CONTINUE)
 		return act;
 	bs = bpf_map_lookup_elem(&backend_stats, &slot);
