@@ -1088,6 +1088,8 @@ int core_apply(struct xlb_config *next, char *err, size_t errlen)
 		snprintf(next->interface, sizeof(next->interface), "%s",
 			 core.ifname);
 	}
+	if (core.p.mode_from_cmdline)
+		next->xdp_mode = core.cfg->xdp_mode;
 	if (cfg_check_immutable(core.cfg, next, &m)) {
 		size_t off = 0;
 

@@ -20,6 +20,7 @@ struct core_params {
 	const char *ifname;   /* the interface in use */
 	int ifindex;
 	bool iface_from_cmdline; /* -i given: wins over the document */
+	bool mode_from_cmdline;  /* --xdp-mode given: wins over the document */
 	const char *xdp_mode; /* "native" / "generic" */
 	unsigned prog_id;
 	uint32_t if_mtu;

@@ -522,6 +522,7 @@ int main(int argc, char **argv)
 	cp.ifname = li.name;
 	cp.ifindex = li.ifindex;
 	cp.iface_from_cmdline = o.ifname != NULL;
+	cp.mode_from_cmdline = o.mode_set;
 	cp.xdp_mode = mode_name;
 	cp.prog_id = att_prog_id(li.ifindex);
 	cp.if_mtu = li.mtu;
