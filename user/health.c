@@ -867,7 +867,7 @@ void hc_adopt(const struct xlb_vip_conf *vip, const struct xlb_backend_conf *be,
 	struct hc_key k;
 	uint64_t hash;
 
-	if (!hc.init)
+	if (!hc.init || be->hc.type == XLB_HC_NONE)
 		return;
 	hc_key_make(&k, vip, be);
 	hash = hc_key_hash(&k);
@@ -908,6 +908,11 @@ int hc_sync(const struct xlb_config *cfg)
 			struct hc_key k;
 			uint64_t h;
 
+			/* No check, no record: such a backend is simply up
+			 * (the daemon asks hc_get only for checked ones), and
+			 * 50,000 unchecked backends cost no memory here. */
+			if (b->hc.type == XLB_HC_NONE)
+				continue;
 			hc_key_make(&k, v, b);
 			h = hc_key_hash(&k);
 			if (hc_probe_make(&p, v, &b->hc))
@@ -999,8 +1004,15 @@ const struct hc_status *hc_get(const struct xlb_vip_conf *vip,
 	struct hc_entry *e;
 	struct hc_key k;
 
+	static const struct hc_status none_up = {
+		.health = HC_UP, .last_ok = 1,
+		.last_result = "no check",
+	};
+
 	if (!hc.init)
 		return NULL;
+	if (be->hc.type == XLB_HC_NONE) /* no record is kept: always up */
+		return &none_up;
 	hc_key_make(&k, vip, be);
 	e = hc_lookup(&k, hc_key_hash(&k));
 	return e && e->configured ? &e->st : NULL;

@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <malloc.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +67,8 @@ static struct {
 	uint8_t *vip_used;  /* max_vips */
 	uint8_t *slot_used; /* max_backends */
 	uint32_t *slot_gen; /* max_backends */
+	uint32_t *slot_k;   /* scratch: slot -> backend index + 1 */
+	uint8_t *slot_keep; /* scratch: slot used by the next model */
 	uint32_t *table;    /* scratch, largest table */
 	size_t table_cap;
 	uint64_t start_ms;
@@ -199,20 +202,18 @@ static int build_table(const struct xlb_vip_conf *v, struct rvip *rv)
 	free(mb);
 	if (ret)
 		return ret;
-	for (size_t k = 0; k < rv->n; k++)
+	for (size_t k = 0; k < rv->n; k++) {
 		rv->bes[k].nslots = 0;
+		core.slot_k[rv->bes[k].slot] = (uint32_t)k + 1;
+	}
 	for (uint32_t i = 0; i < v->table_size; i++) {
 		uint32_t s = core.table[i];
 
-		if (s == XLB_NO_BACKEND)
-			continue;
-		for (size_t k = 0; k < rv->n; k++) {
-			if (rv->bes[k].slot == s) {
-				rv->bes[k].nslots++;
-				break;
-			}
-		}
+		if (s != XLB_NO_BACKEND && core.slot_k[s])
+			rv->bes[core.slot_k[s] - 1].nslots++;
 	}
+	for (size_t k = 0; k < rv->n; k++)
+		core.slot_k[rv->bes[k].slot] = 0;
 	return 0;
 }
 
@@ -691,22 +692,17 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 			core.vip_used[nv[i].vip_id] = 1;
 		}
 	/* slots of backends that go away */
+	memset(core.slot_keep, 0, sz->max_backends);
+	for (size_t i = 0; i < next->n_vips; i++)
+		for (size_t k = 0; k < nv[i].n; k++)
+			core.slot_keep[nv[i].bes[k].slot] = 1;
 	for (size_t oi = 0; old && oi < old->n_vips; oi++) {
 		struct rvip *orv = &core.vips[oi];
 
-		for (size_t ok = 0; ok < orv->n; ok++) {
-			bool kept = false;
-
-			for (size_t i = 0; i < next->n_vips && !kept; i++)
-				for (size_t k = 0; k < nv[i].n; k++)
-					if (nv[i].bes[k].slot == orv->bes[ok].slot) {
-						kept = true;
-						break;
-					}
-			if (!kept)
+		for (size_t ok = 0; ok < orv->n; ok++)
+			if (!core.slot_keep[orv->bes[ok].slot])
 				maps_backend_set_flags(core.p.maps,
 						       orv->bes[ok].slot, 0);
-		}
 	}
 
 	/* VIPs that go away stop matching first */
@@ -771,15 +767,8 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 			}
 			for (size_t ok = 0; ok < ovips[oi].n; ok++) {
 				uint32_t s = ovips[oi].bes[ok].slot;
-				bool kept = false;
 
-				for (size_t i = 0; i < next->n_vips && !kept; i++)
-					for (size_t k = 0; k < core.vips[i].n; k++)
-						if (core.vips[i].bes[k].slot == s) {
-							kept = true;
-							break;
-						}
-				if (!kept) {
+				if (!core.slot_keep[s]) {
 					need_barrier = true;
 					maps_backend_release(core.p.maps, s);
 					core.slot_used[s] = 0;
@@ -794,6 +783,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 	keep_all_neighbours(true);
 	free(vres);
 	free(sres);
+	malloc_trim(0); /* a big apply's parse buffers go back to the system */
 	if (ret)
 		seterr(err, errlen, "data plane update failed: %s",
 		       strerror(-ret));
@@ -1033,7 +1023,10 @@ int core_start(const struct core_params *p, struct xlb_config *cfg, char *err,
 	core.vip_used = calloc(sz->max_vips, 1);
 	core.slot_used = calloc(sz->max_backends, 1);
 	core.slot_gen = calloc(sz->max_backends, sizeof(uint32_t));
-	if (!core.vip_used || !core.slot_used || !core.slot_gen)
+	core.slot_k = calloc(sz->max_backends, sizeof(uint32_t));
+	core.slot_keep = calloc(sz->max_backends, 1);
+	if (!core.vip_used || !core.slot_used || !core.slot_gen ||
+	    !core.slot_k || !core.slot_keep)
 		return -ENOMEM;
 	ret = hc_init(p->ev, on_health, NULL);
 	if (ret) {

@@ -83,14 +83,14 @@ stop_xlbd() {
 	nsenter --net=/run/netns/$ns "$build/xlbd" --teardown --bpffs "$bpffs" \
 		>/dev/null 2>&1
 }
-ms() { date +%s%N | awk '{printf "%d", $1 / 1000000}'; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "apply_bench: $nvips VIPs x $nbe backends, table 65537, $(nproc) CPUs, $(uname -r)"
 for rcu in 0 1; do
 	[ -w $rcu_file ] && echo $rcu > $rcu_file
 	start_xlbd
 	t0=$(ms)
-	$x apply "$tmp/big.json" >/dev/null
+	$x apply "$tmp/big.json" >"$tmp/apply.out" || { cat "$tmp/apply.out" "$tmp/xlbd.log" >&2; exit 1; }
 	t1=$(ms)
 	rss=$(awk '/VmRSS/ {print $2}' /proc/$xpid/status)
 	hwm=$(awk '/VmHWM/ {print $2}' /proc/$xpid/status)
