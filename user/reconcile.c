@@ -444,6 +444,9 @@ static int apply_rt(const struct xlb_config *c)
 
 /* Keep the next hop of backend be resolved; returns the route MTU toward
  * it when that leaves no room for the tunnel header, else 0. */
+static int mtu_oif;	  /* device MTU cache for one keep_all_neighbours() */
+static uint32_t mtu_dev;
+
 static uint32_t keep_neighbour(const struct xlb_addr *be)
 {
 	struct xlb_addr nh;
@@ -455,11 +458,16 @@ static uint32_t keep_neighbour(const struct xlb_addr *be)
 		log_warn("backend %s: no route (%s)", aname(be), strerror(-ret));
 		return 0;
 	}
-	if (!mtu) {
+	if (!mtu && oif == mtu_oif) {
+		mtu = mtu_dev;
+	} else if (!mtu) {
 		struct nl_link_info li;
 
-		if (!nl_link_by_index(oif, &li))
+		if (!nl_link_by_index(oif, &li)) {
 			mtu = li.mtu;
+			mtu_oif = oif;
+			mtu_dev = li.mtu;
+		}
 	}
 	ret = nl_neigh_keep(oif, &nh);
 	if (ret && ret != -EEXIST)
@@ -477,6 +485,8 @@ static void keep_all_neighbours(bool only_new)
 	const struct xlb_addr *first = NULL;
 	uint32_t first_mtu = 0;
 	size_t small = 0;
+
+	mtu_oif = 0; /* device MTUs may have changed since last time */
 
 	for (size_t i = 0; i < c->n_vips; i++)
 		for (size_t k = 0; k < c->vips[i].n_backends; k++) {
@@ -519,11 +529,19 @@ void core_neigh_miss(int family, int ifindex, const void *addr)
 
 /* ---- allocation ---- */
 
-static int alloc_id(uint8_t *used, uint32_t max, uint8_t *reserved)
+/* Next-fit over a used/reserved bitmap: allocating n ids costs O(max)
+ * in all, not O(n * max). */
+static int alloc_id(uint8_t *used, uint32_t max, uint8_t *reserved,
+		    uint32_t *hint)
 {
-	for (uint32_t i = 0; i < max; i++)
-		if (!used[i] && !(reserved && reserved[i]))
+	for (uint32_t n = 0; n < max; n++) {
+		uint32_t i = (*hint + n) % max;
+
+		if (!used[i] && !(reserved && reserved[i])) {
+			*hint = (i + 1) % max;
 			return (int)i;
+		}
+	}
 	return -ENOSPC;
 }
 
@@ -578,6 +596,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 	uint8_t *vres = calloc(sz->max_vips, 1);
 	uint8_t *sres = calloc(sz->max_backends, 1);
 	uint64_t now = now_ms();
+	uint32_t vip_hint = 0, slot_hint = 0;
 	int ret = 0;
 
 	if (!nv || !vres || !sres) {
@@ -612,7 +631,8 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 			nv[i].first_deadline = orv->first_deadline;
 			nv[i].dirty = orv->dirty || !table_inputs_equal(ov, v);
 		} else {
-			int id = alloc_id(core.vip_used, sz->max_vips, vres);
+			int id = alloc_id(core.vip_used, sz->max_vips, vres,
+					  &vip_hint);
 			uint32_t tmo = 0;
 
 			if (id < 0) {
@@ -645,7 +665,8 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 			}
 			if (found)
 				continue;
-			int s = alloc_id(core.slot_used, sz->max_backends, sres);
+			int s = alloc_id(core.slot_used, sz->max_backends, sres,
+					 &slot_hint);
 
 			if (s < 0) {
 				ret = -ENOSPC;
