@@ -276,6 +276,25 @@ static int ensure_table_cap(const struct xlb_config *c)
 	return 0;
 }
 
+/* A VIP's first table waits until every checked backend has a first
+ * result, or until its deadline (the longest timeout) has passed. */
+static bool first_table_due(const struct xlb_vip_conf *v,
+			    const struct rvip *rv, uint64_t now)
+{
+	if (rv->live || rv->first_deadline <= now)
+		return true;
+	for (size_t k = 0; k < v->n_backends; k++) {
+		const struct hc_status *st;
+
+		if (v->backends[k].hc.type == XLB_HC_NONE)
+			continue;
+		st = hc_get(v, &v->backends[k]);
+		if (!st || !st->checks_done)
+			return false;
+	}
+	return true;
+}
+
 /* Rebuild the tables of the given VIPs (NULL: the dirty ones whose first
  * table is due), switch them in batches, then set flags and VIP entries. */
 static int rebuild(bool all_dirty_only)
@@ -295,23 +314,8 @@ static int rebuild(bool all_dirty_only)
 
 		if (!rv->dirty)
 			continue;
-		if (!rv->live && rv->first_deadline > now) {
-			/* first table: wait until every backend has a
-			 * first result (or the deadline passed) */
-			bool all = true;
-
-			for (size_t k = 0; k < v->n_backends; k++) {
-				const struct hc_status *st;
-
-				if (v->backends[k].hc.type == XLB_HC_NONE)
-					continue;
-				st = hc_get(v, &v->backends[k]);
-				if (!st || !st->checks_done)
-					all = false;
-			}
-			if (!all)
-				continue;
-		}
+		if (!first_table_due(v, rv, now))
+			continue;
 		ret = build_table(v, rv);
 		if (!ret)
 			ret = batch_add(b, rv->vip_id, v->table_size);
@@ -338,21 +342,8 @@ static int rebuild(bool all_dirty_only)
 
 		if (!rv->dirty)
 			continue;
-		if (!rv->live && rv->first_deadline > now) {
-			bool all = true;
-
-			for (size_t k = 0; k < v->n_backends; k++) {
-				const struct hc_status *st;
-
-				if (v->backends[k].hc.type == XLB_HC_NONE)
-					continue;
-				st = hc_get(v, &v->backends[k]);
-				if (!st || !st->checks_done)
-					all = false;
-			}
-			if (!all)
-				continue;
-		}
+		if (!first_table_due(v, rv, now))
+			continue;
 		for (size_t k = 0; k < v->n_backends; k++) {
 			uint32_t f = be_flags(v, &v->backends[k], rv->degraded);
 
