@@ -280,9 +280,10 @@ select4(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 	if (p->bare_syn) {
 		if (v)
 			bpf_map_delete_elem(&ct4, &k);
-		if (!p->icmp_err)
+		be = table_backend(vip->vip_id, p, slotp);
+		if (be && !p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
-		return table_backend(vip->vip_id, p, slotp);
+		return be;
 	}
 	if (v) {
 		be = ct_backend(v, p, &now);
@@ -322,9 +323,10 @@ select6(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 	if (p->bare_syn) {
 		if (v)
 			bpf_map_delete_elem(&ct6, &k);
-		if (!p->icmp_err)
+		be = table_backend(vip->vip_id, p, slotp);
+		if (be && !p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
-		return table_backend(vip->vip_id, p, slotp);
+		return be;
 	}
 	if (v) {
 		be = ct_backend(v, p, &now);
@@ -909,7 +911,7 @@ static __always_inline int skip_ext6(void *data, void *data_end, __u32 *off,
 				     __u8 nh)
 {
 #pragma unroll
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) { /* 4 headers, then L4 */
 		__u8 *ext = data + *off;
 
 		switch (nh) {
