@@ -72,6 +72,24 @@ int att_link_ifindex(const char *bpffs)
 	return ret;
 }
 
+/* Does the program with id have the same instructions (tag) as prog_fd?
+ * Maps are the same pinned ones either way. */
+static int same_code(__u32 id, int prog_fd)
+{
+	struct bpf_prog_info a = {}, b = {};
+	__u32 la = sizeof(a), lb = sizeof(b);
+	int fd = bpf_prog_get_fd_by_id(id), same = 0;
+
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &a, &la) &&
+	    !bpf_obj_get_info_by_fd(prog_fd, &b, &lb))
+		same = !memcmp(a.tag, b.tag, sizeof(a.tag)) &&
+		       a.xlated_prog_len == b.xlated_prog_len;
+	close(fd);
+	return same;
+}
+
 int att_attach(const char *bpffs, int prog_fd, int ifindex,
 	       const char *ifname, enum xlb_xdp_mode mode,
 	       const char **mode_out, int *replaced, char *err, size_t errlen)
@@ -96,6 +114,13 @@ int att_attach(const char *bpffs, int prog_fd, int ifindex,
 			       "first", bpffs, info.xdp.ifindex, ifname, bpffs);
 			close(fd);
 			return -EBUSY;
+		}
+		/* Same code already running: keep it (nothing to swap). */
+		if (same_code(info.prog_id, prog_fd)) {
+			close(fd);
+			*replaced = 2;
+			*mode_out = att_mode_name(ifindex);
+			return 0;
 		}
 		/* Same link, new program: swapped in place, no detach. */
 		if (bpf_link_update(fd, prog_fd, NULL)) {

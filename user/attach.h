@@ -12,8 +12,9 @@
 #include "config.h"
 
 /* Attach prog_fd to ifindex, or replace the program of the pinned link.
- * *mode_out: "native" or "generic"; *replaced: an existing link was
- * updated.  0 or -errno with the reason in err. */
+ * *mode_out: "native" or "generic"; *replaced: 1 an existing link was
+ * updated, 2 it already runs the same code (left alone).  0 or -errno
+ * with the reason in err. */
 int att_attach(const char *bpffs, int prog_fd, int ifindex,
 	       const char *ifname, enum xlb_xdp_mode mode,
 	       const char **mode_out, int *replaced, char *err, size_t errlen);

@@ -177,6 +177,34 @@ static void warn_mount_ns(void)
 			 "--net=/run/netns/NAME instead");
 }
 
+/* bpf_fib_lookup from XDP refuses to resolve next hops (FWD_DISABLED)
+ * unless forwarding is on for the receiving interface. */
+static void warn_forwarding(const char *ifname)
+{
+	static const char *const fam[] = { "ipv4", "ipv6" };
+
+	for (int i = 0; i < 2; i++) {
+		char path[128];
+		FILE *f;
+		int v = 1;
+
+		snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/forwarding",
+			 fam[i], ifname);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%d", &v) != 1)
+			v = 1;
+		fclose(f);
+		if (!v)
+			log_warn("%s forwarding is off on %s: the data plane "
+				 "cannot resolve next hops toward %s backends "
+				 "(their packets count as drop_no_route); set "
+				 "net.%s.conf.%s.forwarding=1", fam[i], ifname,
+				 i ? "IPv6" : "IPv4", fam[i], ifname);
+	}
+}
+
 static void raise_nofile(void)
 {
 	struct rlimit rl;
@@ -478,6 +506,7 @@ int main(int argc, char **argv)
 			  ret == -ENODEV ? "no such interface" : strerror(-ret));
 		goto out;
 	}
+	warn_forwarding(li.name);
 	if (prepare_bpffs(o.bpffs))
 		goto out;
 	lockfd = take_lock(o.bpffs, false);
@@ -506,7 +535,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("%s XDP program on %s (ifindex %d, %s mode, mtu %u)%s",
-		 replaced ? "replaced the" : "attached the", li.name,
+		 replaced == 2 ? "kept the running (identical)"
+		 : replaced ? "replaced the" : "attached the", li.name,
 		 li.ifindex, mode_name, li.mtu,
 		 adopted ? ", adopting pinned state" : "");
 

@@ -84,6 +84,14 @@ for t in "${order[@]}"; do
 	echo "-- $t: exit $rc, $(( $(date +%s) - start )) s"
 	[ $rc -eq 0 ] || failed+=("$t")
 done
+# the end-to-end comparison with HAProxy is a script, not in BUILD_DIR/bench
+e2e=$(dirname "$0")/e2e_bench.sh
+if [ -x "$e2e" ]; then
+	echo
+	echo "== e2e_bench.sh"
+	if [ $quick = 1 ]; then "$e2e" "$build" -d 3 -r 1; else "$e2e" "$build"; fi ||
+		failed+=(e2e_bench.sh)
+fi
 echo
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "run_all.sh: failed: ${failed[*]}"
