@@ -287,9 +287,18 @@ static void t_backend_list(json_t *r)
 	backend_table(r, "");
 }
 
+static void print_diff(json_t *d);
+
+/* A mutation says what it changed, as apply does. */
 static void t_done(const struct parse_result *p, json_t *r)
 {
+	json_t *d = json_object_get(r, "diff");
+
 	print_warnings(r);
+	if (d) {
+		printf("applied:\n");
+		print_diff(d);
+	}
 }
 
 /* ---- the diff of apply / apply --dry-run ---- */
