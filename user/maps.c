@@ -673,7 +673,11 @@ void maps_backend_read(struct maps *m, uint32_t slot, struct xlb_backend *out)
 
 void maps_backend_release(struct maps *m, uint32_t slot)
 {
-	__atomic_store_n(&m->be[slot].flags, 0, __ATOMIC_RELEASE);
+	/* Address, generation and family stay: explain can still name the
+	 * backend a stale record points to, until the slot is reused. */
+	uint32_t f = __atomic_load_n(&m->be[slot].flags, __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(&m->be[slot].flags, f & XLB_BE_F_V6, __ATOMIC_RELEASE);
 }
 
 /* ---- statistics ---- */

@@ -1352,6 +1352,7 @@ json_t *core_explain(const struct xlb_vip_conf *v,
 	uint32_t hash, idx, tslot = XLB_NO_BACKEND, size = 0;
 	struct xlb_ct_val ct;
 	bool recorded = false, rec_usable = false;
+	struct xlb_addr rec_addr = { 0 };
 	const struct xlb_backend_conf *tb, *rb = NULL, *fb;
 	char cbuf[XLB_VIPSTRLEN];
 	__be16 sp = htons((uint16_t)(client_port < 0 ? 0 : client_port));
@@ -1416,6 +1417,15 @@ json_t *core_explain(const struct xlb_vip_conf *v,
 			rb = backend_by_slot(vi, ct.backend, NULL);
 			rec_usable = rb && b.gen == ct.gen &&
 				     (b.flags & XLB_BE_F_ALIVE);
+			/* A removed backend keeps its address in its slot
+			 * until the slot is reused (new generation). */
+			if (b.gen == ct.gen) {
+				rec_addr.family = (b.flags & XLB_BE_F_V6)
+							  ? AF_INET6
+							  : AF_INET;
+				memcpy(rec_addr.bytes, b.addr,
+				       rec_addr.family == AF_INET6 ? 16 : 4);
+			}
 		}
 	}
 	fb = rec_usable ? rb : tb;
@@ -1431,7 +1441,8 @@ json_t *core_explain(const struct xlb_vip_conf *v,
 		"vip", vipname(cv), "client", cbuf, "hash", (json_int_t)hash,
 		"slot", (json_int_t)idx, "table_backend",
 		tb ? aname(&tb->addr) : NULL, "recorded", recorded,
-		"recorded_backend", rb ? aname(&rb->addr) : NULL,
+		"recorded_backend", rb ? aname(&rb->addr)
+				       : rec_addr.family ? aname(&rec_addr) : NULL,
 		"recorded_usable", recorded ? json_boolean(rec_usable) : json_null(),
 		"backend", fb ? aname(&fb->addr) : NULL, "reason",
 		rec_usable ? "connection table" : "maglev table", "state",
