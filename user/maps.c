@@ -543,14 +543,54 @@ static int table_create(const struct maps_table *t)
 	return fd;
 }
 
+int maps_table_prepare(const struct maps_table *t)
+{
+	return table_create(t);
+}
+
+#define COMMIT_BATCH 64
+
+int maps_tables_commit(struct maps *m, const uint32_t *vip_ids,
+		       const int *fds, size_t n)
+{
+	int ret = 0;
+
+	for (size_t off = 0; off < n && !ret; off += COMMIT_BATCH) {
+		__u32 count = (__u32)(n - off < COMMIT_BATCH ? n - off
+							     : COMMIT_BATCH);
+		__u32 keys[COMMIT_BATCH], vals[COMMIT_BATCH];
+		__u32 want = count;
+
+		for (__u32 i = 0; i < count; i++) {
+			keys[i] = vip_ids[off + i];
+			vals[i] = (__u32)fds[off + i];
+		}
+		/* one grace period per batch instead of one per table */
+		if (bpf_map_update_batch(m->fd_outer, keys, vals, &count,
+					 NULL)) {
+			/* kernels without batch support on this map type */
+			for (__u32 i = count; i < want; i++) {
+				if (bpf_map_update_elem(m->fd_outer, &keys[i],
+							&vals[i], BPF_ANY)) {
+					ret = -errno;
+					break;
+				}
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	return ret;
+}
+
 int maps_tables_swap(struct maps *m, const struct maps_table *t, size_t n)
 {
-	uint32_t *keys = calloc(n ? n : 1, sizeof(*keys));
-	uint32_t *fds = calloc(n ? n : 1, sizeof(*fds));
+	uint32_t *ids = calloc(n ? n : 1, sizeof(*ids));
+	int *fds = calloc(n ? n : 1, sizeof(*fds));
 	size_t made = 0;
 	int ret = 0;
 
-	if (!keys || !fds) {
+	if (!ids || !fds) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -560,29 +600,16 @@ int maps_tables_swap(struct maps *m, const struct maps_table *t, size_t n)
 
 		if (fd < 0) {
 			ret = fd;
+			for (size_t i = 0; i < made; i++)
+				close(fds[i]);
 			goto out;
 		}
-		keys[made] = t[made].vip_id;
-		fds[made] = (uint32_t)fd;
+		ids[made] = t[made].vip_id;
+		fds[made] = fd;
 	}
-	if (n) {
-		__u32 count = (__u32)n;
-
-		if (bpf_map_update_batch(m->fd_outer, keys, fds, &count, NULL)) {
-			/* kernels without batch support on this map type */
-			for (size_t i = count; i < n; i++) {
-				if (bpf_map_update_elem(m->fd_outer, &keys[i],
-							&fds[i], BPF_ANY)) {
-					ret = -errno;
-					goto out;
-				}
-			}
-		}
-	}
+	ret = maps_tables_commit(m, ids, fds, n);
 out:
-	for (size_t i = 0; i < made; i++)
-		close((int)fds[i]);
-	free(keys);
+	free(ids);
 	free(fds);
 	return ret;
 }

@@ -75,6 +75,13 @@ struct maps_table {
 /* Make n tables live (one batched outer update: one grace period).
  * All-or-nothing: when a table cannot be created nothing is switched. */
 int maps_tables_swap(struct maps *m, const struct maps_table *t, size_t n);
+/* The same in two steps, so that a caller can create every table before
+ * changing anything: prepare returns the new inner map's fd (or -errno);
+ * commit switches them, at most 64 per batched update, and closes every
+ * fd whatever happens. */
+int maps_table_prepare(const struct maps_table *t);
+int maps_tables_commit(struct maps *m, const uint32_t *vip_ids,
+		       const int *fds, size_t n);
 int maps_table_del(struct maps *m, uint32_t vip_id);
 /* Slot idx (0-based) of vip_id's live table; XLB_NO_BACKEND if none. */
 int maps_table_lookup(struct maps *m, uint32_t vip_id, uint32_t idx,

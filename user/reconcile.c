@@ -52,6 +52,7 @@ struct rvip {
 	bool live;     /* VIP entry in the map, pointing at a live table */
 	bool dirty;    /* table must be rebuilt at the end of the turn */
 	bool degraded; /* failed open */
+	bool prev_degraded; /* before the table being prepared */
 	uint64_t first_deadline; /* pending first table: latest moment */
 	struct rbe *bes;
 	size_t n;
@@ -217,46 +218,6 @@ static int build_table(const struct xlb_vip_conf *v, struct rvip *rv)
 	return 0;
 }
 
-/* Tables are built one at a time and written at once (RSS stays small):
- * a batch swap takes ownership of copies kept only until the swap. */
-struct swap_batch {
-	struct maps_table t[SWAP_BATCH];
-	uint32_t *mem[SWAP_BATCH];
-	size_t n;
-};
-
-static int batch_flush(struct swap_batch *b)
-{
-	int ret = 0;
-
-	if (b->n)
-		ret = maps_tables_swap(core.p.maps, b->t, b->n);
-	for (size_t i = 0; i < b->n; i++)
-		free(b->mem[i]);
-	b->n = 0;
-	return ret;
-}
-
-static int batch_add(struct swap_batch *b, uint32_t vip_id, uint32_t size)
-{
-	uint32_t *copy = malloc((size_t)size * 4);
-	int ret;
-
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, core.table, (size_t)size * 4);
-	b->t[b->n].vip_id = vip_id;
-	b->t[b->n].size = size;
-	b->t[b->n].slots = copy;
-	b->mem[b->n++] = copy;
-	if (b->n == SWAP_BATCH) {
-		ret = batch_flush(b);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static int ensure_table_cap(const struct xlb_config *c)
 {
 	size_t need = 7;
@@ -295,55 +256,101 @@ static bool first_table_due(const struct xlb_vip_conf *v,
 	return true;
 }
 
-/* Rebuild the tables of the given VIPs (NULL: the dirty ones whose first
- * table is due), switch them in batches, then set flags and VIP entries. */
-static int rebuild(bool all_dirty_only)
+/*
+ * Tables of the dirty VIPs whose table is due, created (not yet live) one
+ * at a time: a Maglev build into core.table, written at once into a fresh
+ * inner map, so xlbd's memory holds one table at a time.
+ */
+struct prepared {
+	uint32_t *ids;
+	int *fds;
+	bool *built; /* per VIP index */
+	size_t n;
+};
+
+static void prepared_free(struct prepared *pr)
 {
-	struct xlb_config *c = core.cfg;
-	struct swap_batch *b = calloc(1, sizeof(*b));
-	uint64_t now = now_ms();
+	for (size_t i = 0; i < pr->n; i++)
+		close(pr->fds[i]);
+	free(pr->ids);
+	free(pr->fds);
+	free(pr->built);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int tables_prepare(const struct xlb_config *c, struct rvip *vips,
+			  struct prepared *pr, uint64_t now)
+{
+	size_t nv = c->n_vips ? c->n_vips : 1;
 	int ret = 0;
 
-	if (!b)
+	memset(pr, 0, sizeof(*pr));
+	pr->ids = calloc(nv, sizeof(*pr->ids));
+	pr->fds = calloc(nv, sizeof(*pr->fds));
+	pr->built = calloc(nv, sizeof(*pr->built));
+	if (!pr->ids || !pr->fds || !pr->built) {
+		prepared_free(pr);
 		return -ENOMEM;
-	(void)all_dirty_only;
+	}
 	for (size_t i = 0; i < c->n_vips; i++) {
-		struct xlb_vip_conf *v = &c->vips[i];
-		struct rvip *rv = &core.vips[i];
-		bool was_degraded = rv->degraded;
+		const struct xlb_vip_conf *v = &c->vips[i];
+		struct rvip *rv = &vips[i];
+		struct maps_table t;
+		int fd;
 
-		if (!rv->dirty)
+		if (!rv->dirty || !first_table_due(v, rv, now))
 			continue;
-		if (!first_table_due(v, rv, now))
-			continue;
+		rv->prev_degraded = rv->degraded;
 		ret = build_table(v, rv);
-		if (!ret)
-			ret = batch_add(b, rv->vip_id, v->table_size);
-		if (ret) {
-			log_error("vip %s: building its table: %s", vipname(v),
-				  strerror(-ret));
-			goto out;
+		if (ret)
+			goto fail;
+		t.vip_id = rv->vip_id;
+		t.size = v->table_size;
+		t.slots = core.table;
+		fd = maps_table_prepare(&t);
+		if (fd < 0) {
+			ret = fd;
+			goto fail;
 		}
-		if (rv->degraded != was_degraded || (rv->degraded && !rv->live))
+		pr->ids[pr->n] = rv->vip_id;
+		pr->fds[pr->n++] = fd;
+		pr->built[i] = true;
+		continue;
+fail:
+		log_error("vip %s: building its table: %s", vipname(v),
+			  strerror(-ret));
+		prepared_free(pr);
+		return ret;
+	}
+	return 0;
+}
+
+/* Make the prepared tables live (batched: one grace period per 64), then
+ * the flags that depend on them and the entries of VIPs going live. */
+static int tables_commit(const struct xlb_config *c, struct rvip *vips,
+			 struct prepared *pr)
+{
+	int ret = maps_tables_commit(core.p.maps, pr->ids, pr->fds, pr->n);
+
+	pr->n = 0; /* the fds are closed */
+	if (ret) {
+		log_error("switching tables: %s", strerror(-ret));
+		prepared_free(pr);
+		return ret;
+	}
+	for (size_t i = 0; i < c->n_vips; i++) {
+		const struct xlb_vip_conf *v = &c->vips[i];
+		struct rvip *rv = &vips[i];
+
+		if (!pr->built[i])
+			continue;
+		if (rv->degraded != rv->prev_degraded ||
+		    (rv->degraded && !rv->live))
 			log_warn("vip %s %s", vipname(v),
 				 rv->degraded ? "degraded: no backend is up, "
 						"failing open to every enabled "
 						"backend"
 					      : "recovered: backends up again");
-	}
-	ret = batch_flush(b);
-	if (ret) {
-		log_error("switching tables: %s", strerror(-ret));
-		goto out;
-	}
-	for (size_t i = 0; i < c->n_vips; i++) {
-		struct xlb_vip_conf *v = &c->vips[i];
-		struct rvip *rv = &core.vips[i];
-
-		if (!rv->dirty)
-			continue;
-		if (!first_table_due(v, rv, now))
-			continue;
 		for (size_t k = 0; k < v->n_backends; k++) {
 			uint32_t f = be_flags(v, &v->backends[k], rv->degraded);
 
@@ -362,7 +369,7 @@ static int rebuild(bool all_dirty_only)
 			if (ret) {
 				log_error("vip %s: adding it to the VIP map: %s",
 					  vipname(v), strerror(-ret));
-				goto out;
+				break;
 			}
 			rv->live = true;
 			log_info("vip %s live: %zu backends, table %u",
@@ -370,10 +377,17 @@ static int rebuild(bool all_dirty_only)
 		}
 		rv->dirty = false;
 	}
-out:
-	batch_flush(b);
-	free(b);
+	prepared_free(pr);
 	return ret;
+}
+
+/* Health transitions: rebuild the dirty VIPs of the running model. */
+static int rebuild(void)
+{
+	struct prepared pr;
+	int ret = tables_prepare(core.cfg, core.vips, &pr, now_ms());
+
+	return ret ? ret : tables_commit(core.cfg, core.vips, &pr);
 }
 
 /* ---- address markers ---- */
@@ -588,6 +602,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 	uint8_t *sres = calloc(sz->max_backends, 1);
 	uint64_t now = now_ms();
 	uint32_t vip_hint = 0, slot_hint = 0;
+	struct prepared pr = { 0 };
 	int ret = 0;
 
 	if (!nv || !vres || !sres) {
@@ -677,12 +692,21 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 		}
 	}
 
-	/* From here on the data plane changes. */
 	ret = hc_sync(next);
 	if (ret) {
 		seterr(err, errlen, "health checks: %s", strerror(-ret));
 		goto fail;
 	}
+	/* Every table that changes is created before anything is written:
+	 * running out of memory here leaves the data plane as it was. */
+	ret = tables_prepare(next, nv, &pr, now);
+	if (ret) {
+		seterr(err, errlen, "creating tables: %s", strerror(-ret));
+		if (old)
+			hc_sync(old);
+		goto fail;
+	}
+	/* From here on the data plane changes. */
 	/* 2. new slots (not alive yet), removed backends lose ALIVE */
 	for (size_t i = 0; i < next->n_vips; i++)
 		for (size_t k = 0; k < nv[i].n; k++) {
@@ -759,7 +783,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 						     ? XLB_VIP_F_HASH_SRC_IP
 						     : 0);
 		}
-		ret = rebuild(false);
+		ret = tables_commit(next, core.vips, &pr);
 		sync_markers(old, next);
 		apply_rt(next);
 
@@ -1002,7 +1026,7 @@ static void post_turn(void *arg)
 		if (core.vips[i].dirty)
 			any = true;
 	if (any)
-		rebuild(true);
+		rebuild();
 	if (core.net_dirty) {
 		core.net_dirty = false;
 		maps_nh_invalidate(core.p.maps);
