@@ -1629,7 +1629,8 @@ int cfg_check_immutable(const struct xlb_config *running,
 {
 	struct pctx p = {.m = m};
 	static const char fix[] = "cannot change while xlbd runs (the maps "
-				  "are sized at load; restart xlbd)";
+				  "are sized at load: stop xlbd, run `xlbd "
+				  "--teardown`, then start it, a cold start)";
 
 	if (strcmp(running->interface, next->interface))
 		perr(&p, "", "interface",

@@ -16,7 +16,9 @@
 #  * `config dump` -> `apply` -> `config dump` is identical (and the apply
 #    reports no change);
 #  * SIGHUP with a broken config file changes nothing and says why; SIGHUP
-#    with a good one applies it.
+#    with a good one applies it;
+#  * an apply changing an immutable key (max_backends), or needing more
+#    backend slots than the maps hold, is refused and changes nothing.
 
 . "$(dirname "$0")/lib.sh"
 xe_init "${1:-}" test_e2e_apply
@@ -138,6 +140,35 @@ EOF
 kill -HUP "$XE_XLBD_PID"
 check "SIGHUP with a good file: b2's weight becomes 80" \
 	wait_until 5 eval '[ "$(ctl --json backend list "$VIP" | jq_py "[b[\"weight\"] for b in d if b[\"address\"] == \"198.51.100.12\"]")" = "[80]" ]'
+
+# 8. changes the running data plane cannot take are refused whole
+ctl --json config dump >"$XE_T/dump5.json"
+"$XE_PY" - "$XE_T/dump5.json" "$XE_T/immut.json" "$XE_T/full.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["max_backends"] = 512          # maps are sized at load
+json.dump(d, open(sys.argv[2], "w"))
+d = json.load(open(sys.argv[1]))
+# 256 new backends fit max_backends (256) alone, but not while the two
+# running ones still hold their slots: the plan fails before any write
+d["vips"][0]["backends"] = [{"address": "198.18.%d.%d" % (i // 200, i % 200 + 1)}
+                            for i in range(256)]
+d["vips"][0]["table_size"] = 65537
+json.dump(d, open(sys.argv[3], "w"))
+EOF
+if ctl apply "$XE_T/immut.json" >"$XE_T/immut.out" 2>&1; then
+	fail "apply changing max_backends was accepted"
+else
+	check "apply changing max_backends refused naming the key: $(head -c 200 "$XE_T/immut.out")" \
+		grep -q max_backends "$XE_T/immut.out"
+fi
+if ctl apply "$XE_T/full.json" >"$XE_T/full.out" 2>&1; then
+	fail "apply needing more backend slots than exist was accepted"
+else
+	ok "apply needing 258 slots of 256 refused: $(head -c 200 "$XE_T/full.out")"
+fi
+ctl --json config dump >"$XE_T/dump6.json"
+check "after the refused applies, config dump identical" cmp -s "$XE_T/dump5.json" "$XE_T/dump6.json"
 
 # the load: not one failed connection; b3 served after it came; b1 none
 # after its removal
