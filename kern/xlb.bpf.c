@@ -276,15 +276,18 @@ select4(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 	struct xlb_backend *be;
 	__u32 now = 0;
 
-	v = bpf_map_lookup_elem(&ct4, &k);
 	if (p->bare_syn) {
-		if (v)
-			bpf_map_delete_elem(&ct4, &k);
+		/* The table's choice first: its memory access does not
+		 * depend on the connection-table lookup, so the CPU can
+		 * overlap the two cache misses. */
 		be = table_backend(vip->vip_id, p, slotp);
+		if (bpf_map_lookup_elem(&ct4, &k))
+			bpf_map_delete_elem(&ct4, &k);
 		if (be && !p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
 		return be;
 	}
+	v = bpf_map_lookup_elem(&ct4, &k);
 	if (v) {
 		be = ct_backend(v, p, &now);
 		if (be) {
@@ -319,15 +322,18 @@ select6(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
-	v = bpf_map_lookup_elem(&ct6, &k);
 	if (p->bare_syn) {
-		if (v)
-			bpf_map_delete_elem(&ct6, &k);
+		/* The table's choice first: its memory access does not
+		 * depend on the connection-table lookup, so the CPU can
+		 * overlap the two cache misses. */
 		be = table_backend(vip->vip_id, p, slotp);
+		if (bpf_map_lookup_elem(&ct6, &k))
+			bpf_map_delete_elem(&ct6, &k);
 		if (be && !p->icmp_err)
 			vip_count_new(vip->vip_id, 1);
 		return be;
 	}
+	v = bpf_map_lookup_elem(&ct6, &k);
 	if (v) {
 		be = ct_backend(v, p, &now);
 		if (be) {
