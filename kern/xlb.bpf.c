@@ -489,16 +489,16 @@ static __always_inline int icmp6_echo(struct xdp_md *ctx, struct ethhdr *eth,
  * Too big after encapsulation: "fragmentation needed" (IPv4, DF set) or
  * "packet too big" (IPv6) from the VIP to the client, quoting the start
  * of the packet, back out the way it came.
+ *
+ * reply_head() makes room for hl bytes of new headers in front of the
+ * client's IP header (which becomes the quote), moves the L2 header (tag
+ * included) in front and swaps its MACs; room is what must follow the L2
+ * header.  reply_tail() cuts the frame to the reply's length.
  */
-static __noinline int icmp4_too_big(struct xdp_md *ctx, __u32 l2len, __u16 mtu)
+static __always_inline int reply_head(struct xdp_md *ctx, __u32 *l2len,
+				      __u32 hl, __u32 room)
 {
 	void *data, *data_end;
-	struct ethhdr *eth;
-	struct iphdr *iph, *q;
-	struct icmphdr *ic;
-	__u32 hl = sizeof(*iph) + sizeof(*ic);
-	__u32 want;
-	int len;
 
 	if (!icmp_allowed())
 		return drop(XLB_G_DROP_ICMP_RATELIMIT);
@@ -506,18 +506,43 @@ static __noinline int icmp4_too_big(struct xdp_md *ctx, __u32 l2len, __u16 mtu)
 		return drop(XLB_G_DROP_INTERNAL);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (l2len == 18) {
-		if (data + 18 + hl + ICMP4_QUOTE > data_end)
+	if (*l2len == 18) {
+		if (data + 18 + room > data_end)
 			return drop(XLB_G_DROP_INTERNAL);
 		__builtin_memcpy(data, data + hl, 18);
 	} else {
-		if (data + 14 + hl + ICMP4_QUOTE > data_end)
+		if (data + 14 + room > data_end)
 			return drop(XLB_G_DROP_INTERNAL);
 		__builtin_memcpy(data, data + hl, 14);
-		l2len = 14;
+		*l2len = 14;
 	}
-	eth = data;
-	swap_macs(eth);
+	swap_macs(data);
+	return XLB_CONTINUE;
+}
+
+static __always_inline int reply_tail(struct xdp_md *ctx, __u32 want)
+{
+	int len = bpf_xdp_get_buff_len(ctx);
+
+	if (bpf_xdp_adjust_tail(ctx, (int)want - len))
+		return drop(XLB_G_DROP_INTERNAL);
+	count(XLB_G_TOO_BIG);
+	return XDP_TX;
+}
+
+static __noinline int icmp4_too_big(struct xdp_md *ctx, __u32 l2len, __u16 mtu)
+{
+	const __u32 hl = sizeof(struct iphdr) + sizeof(struct icmphdr);
+	void *data, *data_end;
+	struct iphdr *iph, *q;
+	struct icmphdr *ic;
+	int act;
+
+	act = reply_head(ctx, &l2len, hl, hl + ICMP4_QUOTE);
+	if (act != XLB_CONTINUE)
+		return act;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 	iph = data + l2len;
 	if ((void *)(iph + 1) + sizeof(*ic) + ICMP4_QUOTE > data_end)
 		return drop(XLB_G_DROP_INTERNAL);
@@ -542,43 +567,23 @@ static __noinline int icmp4_too_big(struct xdp_md *ctx, __u32 l2len, __u16 mtu)
 	ic->un.frag.mtu = bpf_htons(mtu);
 	ic->checksum = csum_fold(bpf_csum_diff(NULL, 0, (__be32 *)ic,
 					       sizeof(*ic) + ICMP4_QUOTE, 0));
-	want = l2len + hl + ICMP4_QUOTE;
-	len = bpf_xdp_get_buff_len(ctx);
-	if (bpf_xdp_adjust_tail(ctx, (int)want - len))
-		return drop(XLB_G_DROP_INTERNAL);
-	count(XLB_G_TOO_BIG);
-	return XDP_TX;
+	return reply_tail(ctx, l2len + hl + ICMP4_QUOTE);
 }
 
 static __noinline int icmp6_too_big(struct xdp_md *ctx, __u32 l2len, __u32 mtu)
 {
+	const __u32 hl = sizeof(struct ipv6hdr) + sizeof(struct icmp6hdr);
 	void *data, *data_end;
-	struct ethhdr *eth;
 	struct ipv6hdr *ip6, *q;
 	struct icmp6hdr *ic;
-	__u32 hl = sizeof(*ip6) + sizeof(*ic);
-	__u32 want;
 	__u64 sum;
-	int len;
+	int act;
 
-	if (!icmp_allowed())
-		return drop(XLB_G_DROP_ICMP_RATELIMIT);
-	if (bpf_xdp_adjust_head(ctx, -(int)hl))
-		return drop(XLB_G_DROP_INTERNAL);
+	act = reply_head(ctx, &l2len, hl, hl + ICMP6_QUOTE);
+	if (act != XLB_CONTINUE)
+		return act;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (l2len == 18) {
-		if (data + 18 + hl + ICMP6_QUOTE > data_end)
-			return drop(XLB_G_DROP_INTERNAL);
-		__builtin_memcpy(data, data + hl, 18);
-	} else {
-		if (data + 14 + hl + ICMP6_QUOTE > data_end)
-			return drop(XLB_G_DROP_INTERNAL);
-		__builtin_memcpy(data, data + hl, 14);
-		l2len = 14;
-	}
-	eth = data;
-	swap_macs(eth);
 	ip6 = data + l2len;
 	if ((void *)(ip6 + 1) + sizeof(*ic) + ICMP6_QUOTE > data_end)
 		return drop(XLB_G_DROP_INTERNAL);
@@ -601,12 +606,7 @@ static __noinline int icmp6_too_big(struct xdp_md *ctx, __u32 l2len, __u32 mtu)
 	sum = bpf_csum_diff(NULL, 0, (__be32 *)ic, sizeof(*ic) + ICMP6_QUOTE,
 			    csum_fold(sum) ^ 0xffff);
 	ic->icmp6_cksum = csum_fold(sum);
-	want = l2len + hl + ICMP6_QUOTE;
-	len = bpf_xdp_get_buff_len(ctx);
-	if (bpf_xdp_adjust_tail(ctx, (int)want - len))
-		return drop(XLB_G_DROP_INTERNAL);
-	count(XLB_G_TOO_BIG);
-	return XDP_TX;
+	return reply_tail(ctx, l2len + hl + ICMP6_QUOTE);
 }
 
 /* ---- encapsulation ---- */

@@ -9,17 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
+#include "log.h"
 
 static void link_path(char *buf, size_t len, const char *bpffs)
 {
@@ -107,7 +97,7 @@ int att_attach(const char *bpffs, int prog_fd, int ifindex,
 
 		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
 		    (int)info.xdp.ifindex != ifindex) {
-			seterr(err, errlen,
+			log_seterr(err, errlen,
 			       "the pinned data plane in %s is attached to "
 			       "ifindex %u, not %s: the interface cannot change "
 			       "while xlb runs; run `xlbd --teardown --bpffs %s` "
@@ -125,7 +115,7 @@ int att_attach(const char *bpffs, int prog_fd, int ifindex,
 		/* Same link, new program: swapped in place, no detach. */
 		if (bpf_link_update(fd, prog_fd, NULL)) {
 			ret = -errno;
-			seterr(err, errlen, "replacing the program on %s: %s",
+			log_seterr(err, errlen, "replacing the program on %s: %s",
 			       ifname, strerror(errno));
 			close(fd);
 			return ret;
@@ -145,7 +135,7 @@ int att_attach(const char *bpffs, int prog_fd, int ifindex,
 			bpf_obj_get_info_by_fd(pfd, &pi, &len);
 			close(pfd);
 		}
-		seterr(err, errlen,
+		log_seterr(err, errlen,
 		       "another XDP program (id %u, \"%s\") is attached to %s; "
 		       "xlbd will not replace it: detach it first (if it is "
 		       "xlb's, pinned under another --bpffs, use that one)",
@@ -164,14 +154,14 @@ int att_attach(const char *bpffs, int prog_fd, int ifindex,
 		if (fd >= 0)
 			break;
 		ret = -errno;
-		seterr(err, errlen, "attaching XDP (%s mode) to %s: %s",
+		log_seterr(err, errlen, "attaching XDP (%s mode) to %s: %s",
 		       native ? "native" : "generic", ifname, strerror(errno));
 	}
 	if (fd < 0)
 		return ret;
 	if (bpf_obj_pin(fd, path)) {
 		ret = -errno;
-		seterr(err, errlen, "pinning the XDP link at %s: %s", path,
+		log_seterr(err, errlen, "pinning the XDP link at %s: %s", path,
 		       strerror(errno));
 		close(fd); /* the attachment goes with the last reference */
 		return ret;

@@ -40,3 +40,14 @@ void log_msg(enum log_level l, const char *fmt, ...)
 		line[n < (int)sizeof(line) ? n - 1 : (int)sizeof(line) - 2] = 0;
 	fprintf(stderr, "xlbd %s: %s\n", names[l], line);
 }
+
+void log_seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}

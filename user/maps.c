@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "log.h"
 #include "maps.h"
 #include "xlb.skel.h"
 
@@ -38,19 +39,6 @@ struct maps {
 	struct xlb_rt_cfg *rt; /* mmapped rt_cfg */
 	size_t rt_len;
 };
-
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 static size_t page_round(size_t n)
 {
@@ -123,14 +111,14 @@ static int check_adoptable(const char *bpffs, const struct maps_sizes *sz,
 	if (ret == -ENOENT) {
 		if (!pinned_any(bpffs))
 			return 0; /* nothing there: cold start */
-		seterr(err, errlen,
+		log_seterr(err, errlen,
 		       "%s holds pinned objects but no rt_cfg map: not an xlb "
 		       "data plane of this version; run `xlbd --teardown "
 		       "--bpffs %s`, then start (a cold start)", bpffs, bpffs);
 		return -ESTALE;
 	}
 	if (ret == -ESTALE || (!ret && rt.layout_version != XLB_LAYOUT_VERSION)) {
-		seterr(err, errlen,
+		log_seterr(err, errlen,
 		       "pinned data plane in %s has another map layout "
 		       "(version %u, this xlbd: %u); run `xlbd --teardown "
 		       "--bpffs %s`, then start (a cold start)", bpffs,
@@ -138,13 +126,13 @@ static int check_adoptable(const char *bpffs, const struct maps_sizes *sz,
 		return -ESTALE;
 	}
 	if (ret) {
-		seterr(err, errlen, "cannot read pinned state in %s: %s", bpffs,
+		log_seterr(err, errlen, "cannot read pinned state in %s: %s", bpffs,
 		       strerror(-ret));
 		return ret;
 	}
 	if (rt.conntrack_size != sz->conntrack_size ||
 	    rt.max_vips != sz->max_vips || rt.max_backends != sz->max_backends) {
-		seterr(err, errlen,
+		log_seterr(err, errlen,
 		       "pinned data plane in %s was created with conntrack_size "
 		       "%llu, max_vips %llu, max_backends %llu; the config asks "
 		       "for %llu, %u, %u: maps are sized at load, so run `xlbd "
@@ -237,14 +225,14 @@ int maps_open(struct maps **out, const char *bpffs,
 	m->ncpus = libbpf_num_possible_cpus();
 	if (m->ncpus < 1) {
 		ret = -EINVAL;
-		seterr(err, errlen, "cannot count possible CPUs");
+		log_seterr(err, errlen, "cannot count possible CPUs");
 		goto fail;
 	}
 	if (bpffs) {
 		m->bpffs = strdup(bpffs);
 		if (mkdir(bpffs, 0700) && errno != EEXIST) {
 			ret = -errno;
-			seterr(err, errlen, "cannot create %s: %s", bpffs,
+			log_seterr(err, errlen, "cannot create %s: %s", bpffs,
 			       strerror(errno));
 			goto fail;
 		}
@@ -259,7 +247,7 @@ int maps_open(struct maps **out, const char *bpffs,
 	m->skel = xlb__open();
 	if (!m->skel) {
 		ret = -errno ? -errno : -EINVAL;
-		seterr(err, errlen, "cannot open the BPF object: %s",
+		log_seterr(err, errlen, "cannot open the BPF object: %s",
 		       strerror(-ret));
 		goto fail;
 	}
@@ -267,7 +255,7 @@ int maps_open(struct maps **out, const char *bpffs,
 	if (!ret && bpffs)
 		ret = pin_all(m->skel, bpffs);
 	if (ret) {
-		seterr(err, errlen, "cannot size/pin the maps: %s",
+		log_seterr(err, errlen, "cannot size/pin the maps: %s",
 		       strerror(-ret));
 		goto fail;
 	}
@@ -275,11 +263,11 @@ int maps_open(struct maps **out, const char *bpffs,
 	if (ret) {
 		ret = ret < 0 ? ret : -EINVAL;
 		if (ret == -EPERM)
-			seterr(err, errlen,
+			log_seterr(err, errlen,
 			       "loading the BPF program: permission denied "
 			       "(needs root or CAP_BPF + CAP_NET_ADMIN)");
 		else
-			seterr(err, errlen,
+			log_seterr(err, errlen,
 			       "loading the BPF program failed (%s); last "
 			       "lines of the log:\n%s", strerror(-ret),
 			       verifier_tail);
@@ -303,7 +291,7 @@ int maps_open(struct maps **out, const char *bpffs,
 	m->rt = mmap_array(m->fd_rt, m->rt_len);
 	if (!m->be || !m->rt) {
 		ret = -errno;
-		seterr(err, errlen, "cannot mmap the data plane's arrays: %s",
+		log_seterr(err, errlen, "cannot mmap the data plane's arrays: %s",
 		       strerror(errno));
 		goto fail;
 	}
@@ -318,7 +306,7 @@ int maps_open(struct maps **out, const char *bpffs,
 	}
 	if (m->sync_outer < 0) {
 		ret = -errno;
-		seterr(err, errlen, "cannot create the barrier map: %s",
+		log_seterr(err, errlen, "cannot create the barrier map: %s",
 		       strerror(errno));
 		goto fail;
 	}
@@ -334,7 +322,7 @@ int maps_open(struct maps **out, const char *bpffs,
 
 		if (bpf_map_update_elem(m->fd_rt, &k0, &rt, BPF_ANY)) {
 			ret = -errno;
-			seterr(err, errlen, "cannot initialise rt_cfg: %s",
+			log_seterr(err, errlen, "cannot initialise rt_cfg: %s",
 			       strerror(errno));
 			goto fail;
 		}

@@ -90,19 +90,6 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void seterr(char *err, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
-
 static const char *vipname(const struct xlb_vip_conf *v)
 {
 	static char buf[4][XLB_VIPSTRLEN];
@@ -607,12 +594,12 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 
 	if (!nv || !vres || !sres) {
 		ret = -ENOMEM;
-		seterr(err, errlen, "out of memory");
+		log_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	ret = ensure_table_cap(next);
 	if (ret) {
-		seterr(err, errlen, "out of memory");
+		log_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	/* 1. plan ids and slots */
@@ -626,7 +613,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 				   sizeof(struct rbe));
 		if (!nv[i].bes) {
 			ret = -ENOMEM;
-			seterr(err, errlen, "out of memory");
+			log_seterr(err, errlen, "out of memory");
 			goto fail;
 		}
 		nv[i].n = v->n_backends;
@@ -643,7 +630,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 
 			if (id < 0) {
 				ret = -ENOSPC;
-				seterr(err, errlen,
+				log_seterr(err, errlen,
 				       "vip %s: no free VIP id (max_vips %u)",
 				       vipname(v), sz->max_vips);
 				goto fail;
@@ -676,7 +663,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 
 			if (s < 0) {
 				ret = -ENOSPC;
-				seterr(err, errlen,
+				log_seterr(err, errlen,
 				       "vip %s: no free backend slot for %s "
 				       "(max_backends %u, counting backends "
 				       "being removed by this change)",
@@ -694,14 +681,14 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 
 	ret = hc_sync(next);
 	if (ret) {
-		seterr(err, errlen, "health checks: %s", strerror(-ret));
+		log_seterr(err, errlen, "health checks: %s", strerror(-ret));
 		goto fail;
 	}
 	/* Every table that changes is created before anything is written:
 	 * running out of memory here leaves the data plane as it was. */
 	ret = tables_prepare(next, nv, &pr, now);
 	if (ret) {
-		seterr(err, errlen, "creating tables: %s", strerror(-ret));
+		log_seterr(err, errlen, "creating tables: %s", strerror(-ret));
 		if (old)
 			hc_sync(old);
 		goto fail;
@@ -821,7 +808,7 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 	free(sres);
 	malloc_trim(0); /* a big apply's parse buffers go back to the system */
 	if (ret)
-		seterr(err, errlen, "data plane update failed: %s",
+		log_seterr(err, errlen, "data plane update failed: %s",
 		       strerror(-ret));
 	return ret;
 fail:
@@ -966,7 +953,7 @@ static int adopt(struct xlb_config *cfg, char *err, size_t errlen)
 		adopted = cfg_parse_json(doc, &msgs);
 		json_decref(doc);
 		if (!adopted) {
-			seterr(err, errlen, "adopting pinned state: %s",
+			log_seterr(err, errlen, "adopting pinned state: %s",
 			       msgs.n_err ? msgs.err[0] : "invalid");
 			cfg_msgs_free(&msgs);
 			cfg_free(empty);
@@ -1066,7 +1053,7 @@ int core_start(const struct core_params *p, struct xlb_config *cfg, char *err,
 		return -ENOMEM;
 	ret = hc_init(p->ev, on_health, NULL);
 	if (ret) {
-		seterr(err, errlen, "health checks: %s", strerror(-ret));
+		log_seterr(err, errlen, "health checks: %s", strerror(-ret));
 		return ret;
 	}
 	ev_add_post_hook(p->ev, post_turn, NULL);
@@ -1137,12 +1124,12 @@ int core_save_config(char *err, size_t errlen)
 	int ret;
 
 	if (!core.config_path) {
-		seterr(err, errlen, "xlbd has no config file to save to");
+		log_seterr(err, errlen, "xlbd has no config file to save to");
 		return -ENOENT;
 	}
 	ret = cfg_save_file(core.cfg, core.config_path);
 	if (ret)
-		seterr(err, errlen, "saving %s: %s", core.config_path,
+		log_seterr(err, errlen, "saving %s: %s", core.config_path,
 		       strerror(-ret));
 	else
 		log_info("running config saved to %s", core.config_path);
@@ -1383,18 +1370,18 @@ json_t *core_explain(const struct xlb_vip_conf *v,
 	__be16 dp;
 
 	if (!rv) {
-		seterr(err, errlen, "vip %s: no such VIP", vipname(v));
+		log_seterr(err, errlen, "vip %s: no such VIP", vipname(v));
 		return NULL;
 	}
 	cv = &core.cfg->vips[vi];
 	dp = htons(cv->port);
 	if (client->family != cv->addr.family) {
-		seterr(err, errlen, "client %s: not of the VIP's family",
+		log_seterr(err, errlen, "client %s: not of the VIP's family",
 		       aname(client));
 		return NULL;
 	}
 	if (client_port < 0 && cv->hash != XLB_HASH_SRC_IP) {
-		seterr(err, errlen, "client %s: a port is needed (the VIP "
+		log_seterr(err, errlen, "client %s: a port is needed (the VIP "
 		       "hashes the 5-tuple)", aname(client));
 		return NULL;
 	}
