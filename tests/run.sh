@@ -10,8 +10,7 @@ build=${XLB_BUILD_DIR:-$top/build}
 
 need=()
 for p in cmake pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
-	 libjansson-dev libmnl-dev libcunit1-dev iproute2 ethtool python3 \
-	 python3-scapy; do
+	 libjansson-dev libmnl-dev libcunit1-dev iproute2 ethtool python3; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
