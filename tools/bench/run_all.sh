@@ -4,22 +4,26 @@
 # run_all.sh - run every project benchmark built in BUILD/bench and print
 # their output, after the machine's details.
 #
-#   tools/bench/run_all.sh [-b BUILD_DIR] [--quick]
+#   tools/bench/run_all.sh [-b BUILD_DIR] [--quick] [--write-doc]
 #
 # BUILD_DIR defaults to ./build.  Known benchmarks run first, in this order
 # (xdp_bench, maglev_bench, hc_bench), then any other executable found in
 # BUILD_DIR/bench.  --quick shortens the ones that can be shortened
 # (smoke test; figures not comparable).  Most need root (network
 # namespaces, BPF).  Exit status: 0 when every benchmark exited 0.
+# --write-doc: also write the summary table (machine, one line per key
+# figure) into docs/benchmarks.md, section "Summary".
 set -u
 
 build=build
 quick=0
+write_doc=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-b) build=${2:?-b needs a directory}; shift 2 ;;
 	--quick) quick=1; shift ;;
-	-h|--help) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--write-doc) write_doc=1; shift ;;
+	-h|--help) sed -n '3,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "run_all.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
@@ -37,6 +41,10 @@ args_for() {
 	hc_bench:1) echo -d 10 ;;
 	esac
 }
+
+log=$(mktemp /tmp/xlb-run-all.XXXXXX)
+trap 'rm -f "$log"' EXIT
+exec > >(tee "$log") 2>&1
 
 echo "== machine"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
@@ -84,6 +92,14 @@ for t in "${order[@]}"; do
 	echo "-- $t: exit $rc, $(( $(date +%s) - start )) s"
 	[ $rc -eq 0 ] || failed+=("$t")
 done
+# control-plane figures of a real xlbd (a script, not in BUILD_DIR/bench)
+apply=$(dirname "$0")/apply_bench.sh
+if [ -x "$apply" ]; then
+	echo
+	echo "== apply_bench.sh"
+	if [ $quick = 1 ]; then "$apply" "$build" --vips 64; else "$apply" "$build"; fi ||
+		failed+=(apply_bench.sh)
+fi
 # the end-to-end comparison with HAProxy is a script, not in BUILD_DIR/bench
 e2e=$(dirname "$0")/e2e_bench.sh
 if [ -x "$e2e" ]; then
@@ -93,6 +109,10 @@ if [ -x "$e2e" ]; then
 		failed+=(e2e_bench.sh)
 fi
 echo
+if [ $write_doc = 1 ]; then
+	python3 "$(dirname "$0")/summary.py" "$log" "$(dirname "$0")/../../docs/benchmarks.md" ||
+		failed+=(summary)
+fi
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "run_all.sh: failed: ${failed[*]}"
 	exit 1
