@@ -62,7 +62,10 @@ if not rows:
 section = ["## Summary (tools/bench/run_all.sh --write-doc)", ""]
 if machine:
     section += ["Machine:", ""] + machine + [""]
-section += ["| figure | value | what it is |", "|---|---|---|"] + rows + [""]
+section += ["Key figures of one `run_all.sh` run (each benchmark's own section",
+            "below has its method and may come from another run; compare",
+            "figures only within one run).", "",
+            "| figure | value | what it is |", "|---|---|---|"] + rows + [""]
 text = "\n".join(section) + "\n"
 
 doc = open(doc_path).read()
