@@ -1543,6 +1543,12 @@ static void test_too_big(void)
 		     XLB_G_TOO_BIG, 1360, true);
 	too_big_case("ipv6 1300 bytes, route mtu 1300 (ptb >= 1280)", &v_tb6c,
 		     SLOT_TB6C, 1300, true, XLB_G_TOO_BIG, 1280, false);
+	/* frames longer than a page arrive in several buffers (xdp.frags):
+	 * lengths come from the whole frame, and the reply trims the frags */
+	too_big_case("ipv4 3900 bytes, multi-buffer frame, DF", &v_tcp4,
+		     XLB_NO_BACKEND, 3900, true, XLB_G_TOO_BIG, 1480, false);
+	too_big_case("ipv6 3900 bytes, multi-buffer frame", &v_tcp6,
+		     XLB_NO_BACKEND, 3900, true, XLB_G_TOO_BIG, 1460, false);
 }
 
 /* ------------------------------------------------------------------ */
