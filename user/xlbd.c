@@ -286,6 +286,12 @@ static int teardown(const struct opts *o)
 			strerror(-ret));
 		return 1;
 	}
+	{
+		char lp[512];
+
+		lock_path(o->bpffs, lp, sizeof(lp));
+		unlink(lp); /* nothing serves this state any more */
+	}
 	fprintf(stderr, "xlbd: removed pinned state %s%s\n", o->bpffs,
 		any ? "" : " (no program was attached)");
 	return 0;
