@@ -13,7 +13,9 @@
 #    still held the right MAC;
 #  * after the entry is restored, connections succeed again within 1 s;
 #  * xlbd left the operator's PERMANENT entry alone (it manages only the
-#    others).
+#    others);
+#  * when the gateway's entry is deleted, xlbd re-creates it as a managed
+#    entry and traffic resumes.
 # Health checks are off here: the LB's own checks would use the same
 # broken neighbour entry and mark the backends down, hiding the point.
 
@@ -71,5 +73,21 @@ else
 fi
 res=$(cli tcp $VIP4 80 -n 30 --timeout 2)
 check "afterwards: 30 connections answered: $res" \
+	test "$(echo "$res" | jq_py 'd["ok"]')" = 30
+
+# 3. the neighbour entry disappears (not the operator's any more): xlbd
+# hears the deletion and resolves the gateway again (managed entry), and a
+# packet that finds no entry meanwhile is dropped, counted and reported
+ip -n "$NS_LB" neigh del $GW dev $XE_LB_IF
+t0=$(now_ms)
+if wait_until 5 conn_ok; then
+	ok "gateway entry deleted: connections succeed again after <= $(($(now_ms) - t0)) ms"
+else
+	fail "connections still fail 5 s after the gateway's entry was deleted"
+fi
+check "xlbd keeps the gateway's entry as a managed one: $(ip -n "$NS_LB" -d neigh show $GW dev $XE_LB_IF)" \
+	eval "ip -n '$NS_LB' -d neigh show $GW dev $XE_LB_IF | grep -q managed"
+res=$(cli tcp $VIP4 80 -n 30 --timeout 2)
+check "afterwards: 30 connections answered" \
 	test "$(echo "$res" | jq_py 'd["ok"]')" = 30
 xe_finish
