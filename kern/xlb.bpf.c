@@ -257,11 +257,53 @@ table_backend(__u32 vip_id, struct pkt *p, __u32 *slot)
 }
 
 /*
- * Backend selection, IPv4 flows.  A bare SYN takes the table's choice,
- * removes any record of its 5-tuple and records nothing (spoofed SYNs
- * never evict established flows); any other packet uses its record, or
- * takes the table's choice and records it.
+ * Backend selection.  A bare SYN takes the table's choice, removes any
+ * record of its 5-tuple and records nothing (spoofed SYNs never evict
+ * established flows); any other packet uses its record, or takes the
+ * table's choice and records it.  ct/k are the family's connection table
+ * and key: always inlined, so each call site keeps a constant map (the
+ * verifier then calls the map's own lookup directly).
  */
+static __always_inline struct xlb_backend *
+select_flow(struct pkt *p, struct xlb_vip_val *vip, void *ct, void *k,
+	    __u32 *slotp)
+{
+	struct xlb_ct_val *v, nv = {};
+	struct xlb_backend *be;
+	__u32 now = 0;
+
+	if (p->bare_syn) {
+		/* The table's choice first: its memory access does not
+		 * depend on the connection-table lookup, so the CPU can
+		 * overlap the two cache misses. */
+		be = table_backend(vip->vip_id, p, slotp);
+		if (bpf_map_lookup_elem(ct, k))
+			bpf_map_delete_elem(ct, k);
+		if (be && !p->icmp_err)
+			vip_count_new(vip->vip_id, 1);
+		return be;
+	}
+	v = bpf_map_lookup_elem(ct, k);
+	if (v) {
+		be = ct_backend(v, p, &now);
+		if (be) {
+			*slotp = v->backend;
+			return be;
+		}
+	}
+	be = table_backend(vip->vip_id, p, slotp);
+	if (!be || p->icmp_err)
+		return be;
+	nv.backend = *slotp;
+	nv.gen = be->gen;
+	nv.hash = p->hash; /* computed for the table choice */
+	if (p->proto == IPPROTO_UDP)
+		nv.atime = now ? now : atime_now();
+	bpf_map_update_elem(ct, k, &nv, BPF_ANY);
+	vip_count_new(vip->vip_id, 0);
+	return be;
+}
+
 static __always_inline struct xlb_backend *
 select4(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 {
@@ -272,40 +314,8 @@ select4(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 		.dport = p->dport,
 		.proto = p->proto,
 	};
-	struct xlb_ct_val *v, nv = {};
-	struct xlb_backend *be;
-	__u32 now = 0;
 
-	if (p->bare_syn) {
-		/* The table's choice first: its memory access does not
-		 * depend on the connection-table lookup, so the CPU can
-		 * overlap the two cache misses. */
-		be = table_backend(vip->vip_id, p, slotp);
-		if (bpf_map_lookup_elem(&ct4, &k))
-			bpf_map_delete_elem(&ct4, &k);
-		if (be && !p->icmp_err)
-			vip_count_new(vip->vip_id, 1);
-		return be;
-	}
-	v = bpf_map_lookup_elem(&ct4, &k);
-	if (v) {
-		be = ct_backend(v, p, &now);
-		if (be) {
-			*slotp = v->backend;
-			return be;
-		}
-	}
-	be = table_backend(vip->vip_id, p, slotp);
-	if (!be || p->icmp_err)
-		return be;
-	nv.backend = *slotp;
-	nv.gen = be->gen;
-	nv.hash = p->hash; /* computed for the table choice */
-	if (p->proto == IPPROTO_UDP)
-		nv.atime = now ? now : atime_now();
-	bpf_map_update_elem(&ct4, &k, &nv, BPF_ANY);
-	vip_count_new(vip->vip_id, 0);
-	return be;
+	return select_flow(p, vip, &ct4, &k, slotp);
 }
 
 static __always_inline struct xlb_backend *
@@ -316,42 +326,10 @@ select6(struct pkt *p, struct xlb_vip_val *vip, __u32 *slotp)
 		.dport = p->dport,
 		.proto = p->proto,
 	};
-	struct xlb_ct_val *v, nv = {};
-	struct xlb_backend *be;
-	__u32 now = 0;
 
 	__builtin_memcpy(k.saddr, p->saddr, 16);
 	__builtin_memcpy(k.daddr, p->daddr, 16);
-	if (p->bare_syn) {
-		/* The table's choice first: its memory access does not
-		 * depend on the connection-table lookup, so the CPU can
-		 * overlap the two cache misses. */
-		be = table_backend(vip->vip_id, p, slotp);
-		if (bpf_map_lookup_elem(&ct6, &k))
-			bpf_map_delete_elem(&ct6, &k);
-		if (be && !p->icmp_err)
-			vip_count_new(vip->vip_id, 1);
-		return be;
-	}
-	v = bpf_map_lookup_elem(&ct6, &k);
-	if (v) {
-		be = ct_backend(v, p, &now);
-		if (be) {
-			*slotp = v->backend;
-			return be;
-		}
-	}
-	be = table_backend(vip->vip_id, p, slotp);
-	if (!be || p->icmp_err)
-		return be;
-	nv.backend = *slotp;
-	nv.gen = be->gen;
-	nv.hash = p->hash; /* computed for the table choice */
-	if (p->proto == IPPROTO_UDP)
-		nv.atime = now ? now : atime_now();
-	bpf_map_update_elem(&ct6, &k, &nv, BPF_ANY);
-	vip_count_new(vip->vip_id, 0);
-	return be;
+	return select_flow(p, vip, &ct6, &k, slotp);
 }
 
 /* ---- next hop ---- */
