@@ -54,6 +54,8 @@ struct rvip {
 	bool degraded; /* failed open */
 	bool prev_degraded; /* before the table being prepared */
 	uint64_t first_deadline; /* pending first table: latest moment */
+	uint64_t gone_packets;	 /* counted on backends since removed */
+	uint64_t gone_bytes;
 	struct rbe *bes;
 	size_t n;
 };
@@ -622,6 +624,8 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 			nv[i].live = orv->live;
 			nv[i].degraded = orv->degraded;
 			nv[i].first_deadline = orv->first_deadline;
+			nv[i].gone_packets = orv->gone_packets;
+			nv[i].gone_bytes = orv->gone_bytes;
 			nv[i].dirty = orv->dirty || !table_inputs_equal(ov, v);
 		} else {
 			int id = alloc_id(core.vip_used, sz->max_vips, vres,
@@ -779,18 +783,27 @@ static int reconcile(struct xlb_config *next, char *err, size_t errlen)
 		bool need_barrier = false;
 
 		for (size_t oi = 0; oi < on; oi++) {
-			bool vip_kept = false;
+			struct rvip *kept = NULL;
 
 			for (size_t i = 0; i < next->n_vips; i++)
 				if (core.vips[i].vip_id == ovips[oi].vip_id)
-					vip_kept = true;
-			if (!vip_kept) {
+					kept = &core.vips[i];
+			if (!kept) {
 				maps_table_del(core.p.maps, ovips[oi].vip_id);
 				core.vip_used[ovips[oi].vip_id] = 0;
 			}
 			for (size_t ok = 0; ok < ovips[oi].n; ok++) {
 				uint32_t s = ovips[oi].bes[ok].slot;
 
+				if (!core.slot_keep[s] && kept) {
+					/* the VIP's totals keep what its
+					 * removed backends carried */
+					struct xlb_be_stats bs = { 0 };
+
+					maps_backend_stats(core.p.maps, s, &bs);
+					kept->gone_packets += bs.packets;
+					kept->gone_bytes += bs.bytes;
+				}
 				if (!core.slot_keep[s]) {
 					need_barrier = true;
 					maps_backend_release(core.p.maps, s);
@@ -1250,6 +1263,8 @@ static json_t *vip_stats_json(const struct xlb_vip_conf *v, struct rvip *rv)
 	json_t *bes = json_array();
 
 	maps_vip_stats(core.p.maps, rv->vip_id, &vs);
+	pk = rv->gone_packets;
+	by = rv->gone_bytes;
 	for (size_t k = 0; k < v->n_backends; k++) {
 		struct xlb_be_stats bs = { 0 };
 

@@ -78,11 +78,18 @@ echo "{\"backends\": [ $(be 1 60 draining), $(be 2 100), $(be 3 100) ]}" |
 t_drained=$(now_s)
 # short connections last a few ms; half a second is plenty to finish them
 wait_until 5 past "$(awk "BEGIN{printf \"%.3f\", $t_drained + 0.5}")"
+b1_packets=$(ctl --json stats "$VIP" |
+	jq_py '[b["packets"] for b in d["vips"][0]["backends"] if b["address"] == "198.51.100.11"][0]')
 echo "[ $(be 2 100), $(be 3 100) ]" | ctl backend replace "$VIP" - >"$XE_T/remove.out" 2>&1 ||
 	fail "backend replace (remove b1): $(cat "$XE_T/remove.out")"
 t_removed=$(now_s)
 check "b1 removed from the backend list" \
 	test "$(ctl --json backend list "$VIP" | jq_py 'len(d)')" = 2
+# one sample: the VIP's total is its backends' sum plus what b1 carried
+gone=$(ctl --json stats "$VIP" |
+	jq_py 'd["vips"][0]["packets"] - sum(b["packets"] for b in d["vips"][0]["backends"])')
+check "the VIP's packet count keeps what the removed b1 carried (b1 had $b1_packets, the total holds $gone beyond the current backends)" \
+	test "$b1_packets" -gt 0 -a "$gone" -ge "$b1_packets"
 
 # 4. dry run: the diff, and nothing changes
 ctl --json config dump >"$XE_T/dump1.json"
