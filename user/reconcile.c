@@ -76,6 +76,7 @@ static struct {
 	size_t table_cap;
 	uint64_t start_ms;
 	bool net_dirty;
+	bool addr_dirty;
 	bool started;
 } core;
 
@@ -430,6 +431,19 @@ static int apply_rt(const struct xlb_config *c)
 	} else {
 		nl_primary_addr(core.p.ifindex, AF_INET6, &s6);
 	}
+	{
+		/* say so when the outer source changes (config or address) */
+		static struct xlb_addr last4, last6;
+
+		if (!addr_eq(&last4, &s4) && s4.family)
+			log_info("outer IPv4 source %s/%d%s", aname(&s4), p4,
+				 c->has_src4 ? "" : " (primary address)");
+		if (!addr_eq(&last6, &s6) && s6.family)
+			log_info("outer IPv6 source %s/%d%s", aname(&s6), p6,
+				 c->has_src6 ? "" : " (primary address)");
+		last4 = s4;
+		last6 = s6;
+	}
 	return maps_set_rt(core.p.maps, &s4, p4, &s6, p6, c->icmp_rate_limit,
 			   (uint32_t)core.p.ifindex);
 }
@@ -509,6 +523,11 @@ static void keep_all_neighbours(bool only_new)
 void core_net_changed(void)
 {
 	core.net_dirty = true;
+}
+
+void core_addr_changed(void)
+{
+	core.addr_dirty = true;
 }
 
 void core_neigh_miss(int family, int ifindex, const void *addr)
@@ -1027,6 +1046,12 @@ static void post_turn(void *arg)
 			any = true;
 	if (any)
 		rebuild();
+	if (core.addr_dirty) {
+		/* without encap_source, the outer source is the interface's
+		 * primary address: follow it */
+		core.addr_dirty = false;
+		apply_rt(core.cfg);
+	}
 	if (core.net_dirty) {
 		core.net_dirty = false;
 		maps_nh_invalidate(core.p.maps);

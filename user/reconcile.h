@@ -37,6 +37,8 @@ bool core_ready(void);
 /* A route or neighbour changed: invalidate the next-hop caches and keep
  * every backend's neighbour resolved. */
 void core_net_changed(void);
+/* An address changed: the default encap source may have to follow. */
+void core_addr_changed(void);
 /* The data plane reported a neighbour miss. */
 void core_neigh_miss(int family, int ifindex, const void *addr);
 /* Re-read the config file and apply it (SIGHUP). */

@@ -179,15 +179,21 @@ static void warn_mount_ns(void)
 
 /* bpf_fib_lookup from XDP refuses to resolve next hops (FWD_DISABLED)
  * unless forwarding is on for the receiving interface. */
-static void warn_forwarding(const char *ifname)
+static void warn_forwarding(const char *ifname, const struct xlb_config *c)
 {
 	static const char *const fam[] = { "ipv4", "ipv6" };
+	bool used[2] = { false, false };
 
+	for (size_t i = 0; i < c->n_vips; i++)
+		for (size_t k = 0; k < c->vips[i].n_backends; k++)
+			used[c->vips[i].backends[k].addr.family == AF_INET6] = true;
 	for (int i = 0; i < 2; i++) {
 		char path[128];
 		FILE *f;
 		int v = 1;
 
+		if (!used[i]) /* no backend of that family (yet) */
+			continue;
 		snprintf(path, sizeof(path), "/proc/sys/net/%s/conf/%s/forwarding",
 			 fam[i], ifname);
 		f = fopen(path, "r");
@@ -331,6 +337,8 @@ static void on_nl_event(void *arg, const struct nl_event *e)
 	if (e->kind == NL_EV_ROUTE || e->kind == NL_EV_NEIGH ||
 	    e->kind == NL_EV_LINK)
 		core_net_changed();
+	if (e->kind == NL_EV_ADDR)
+		core_addr_changed();
 }
 
 static void on_nl(void *arg, uint32_t events)
@@ -512,7 +520,7 @@ int main(int argc, char **argv)
 			  ret == -ENODEV ? "no such interface" : strerror(-ret));
 		goto out;
 	}
-	warn_forwarding(li.name);
+	warn_forwarding(li.name, cfg);
 	if (prepare_bpffs(o.bpffs))
 		goto out;
 	lockfd = take_lock(o.bpffs, false);
